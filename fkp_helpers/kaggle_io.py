@@ -374,6 +374,7 @@ def format_location(value: float) -> str:
 def write_zipped_csv(zip_path: str | os.PathLike, csv_name: str, content: bytes) -> None:
     """Write ``content`` as ``csv_name`` inside a new deflated zip at ``zip_path`` (atomically)."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        archive.writestr(csv_name, content)
+    member = zipfile.ZipInfo(csv_name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed time: same input, same bytes
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(member, content, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
     write_atomically(zip_path, buffer.getvalue())

@@ -1,0 +1,36 @@
+# Two commands: `make run` (the series, main job) and `make test` (the tests). Both create .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= cpu
+
+.PHONY: run test publish data synth lock bench clean-venv
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "fkp needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)  ## run the notebook series (PROFILE=cpu|smoke|full) into runs/<profile>-<timestamp>/
+	$(PY) -m fkp_helpers run --profile $(PROFILE)
+
+test: $(STAMP)  ## unit tests, then the notebooks on the smoke profile with papermill and nbval
+	$(PY) -m pytest
+
+publish: $(STAMP)  ## copy a finished run's notebooks and figures into the repo: make publish RUN=runs/cpu-...
+	$(PY) -m fkp_helpers publish $(RUN)
+
+data: $(STAMP)  ## download the real Kaggle files into data/raw (needs Kaggle API credentials)
+	$(PY) -m fkp_helpers download
+
+bench: $(STAMP)  ## print the speed measurements
+	$(PY) benchmarks/bench_parsing.py
+
+lock: $(STAMP)  ## re-pin requirements.lock and environment.yml from the current environment
+	$(PY) -m pip freeze --exclude-editable --disable-pip-version-check > requirements.lock
+	$(PY) scripts/sync_environment.py
+
+clean-venv:
+	rm -rf $(VENV)

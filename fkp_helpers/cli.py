@@ -1,0 +1,68 @@
+"""Command line: ``python -m fkp_helpers {run,publish,synth,download,verify}``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fkp_helpers.profiles import PROFILES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per job."""
+    parser = argparse.ArgumentParser(prog="fkp", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the notebook series with papermill")
+    run.add_argument("--profile", default="cpu", choices=sorted(PROFILES))
+    run.add_argument("--run-dir", type=Path, help="run folder (default: runs/<profile>-<timestamp>)")
+    run.add_argument("--data-dir", type=Path, help="Kaggle-format data folder (default: data/raw, else FKP-synth)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--publish", action="store_true", help="afterwards copy notebooks and figures into the repo")
+    publish = commands.add_parser("publish", help="copy a finished run's notebooks and figures into the repo")
+    publish.add_argument("run_dir", type=Path)
+    synth = commands.add_parser("synth", help="generate FKP-synth data in Kaggle's file format")
+    synth.add_argument("out_dir", type=Path)
+    synth.add_argument("--n-train", type=int, default=7049)
+    synth.add_argument("--n-test", type=int, default=1783)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--label-noise-px", type=float, default=1.0)
+    download = commands.add_parser("download", help="download the real competition files with the kaggle CLI")
+    download.add_argument("--dest", type=Path, help="default: data/raw")
+    verify = commands.add_parser("verify", help="check Kaggle zips against the official copies")
+    verify.add_argument("folder", type=Path, nargs="?")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``fkp`` command."""
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        from fkp_helpers.runner import publish_run, run_series
+
+        run_dir = run_series(args.profile, args.run_dir, args.data_dir, args.seed)
+        if args.publish:
+            publish_run(run_dir)
+        return 0
+    if args.command == "publish":
+        from fkp_helpers.runner import publish_run
+
+        publish_run(args.run_dir)
+        return 0
+    if args.command == "synth":
+        from fkp_helpers.synth import SynthSpec, generate_fkp_synth
+
+        generate_fkp_synth(args.out_dir, SynthSpec(args.n_train, args.n_test, args.seed, args.label_noise_px))
+        print(f"wrote FKP-synth to {args.out_dir}")
+        return 0
+    from fkp_helpers.datasets import RAW_DIR
+    from fkp_helpers.kaggle_download import download_competition, verify_official_copies
+
+    if args.command == "download":
+        return download_competition(args.dest or RAW_DIR)
+    lines = verify_official_copies(args.folder or RAW_DIR)
+    print("\n".join(lines) or f"no training.zip or test.zip in {args.folder or RAW_DIR}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
