@@ -71,13 +71,19 @@ def face_grid(
     return fig
 
 
-def save_figure(fig: matplotlib.figure.Figure, name: str, figures_dir: str | os.PathLike | None) -> Path | None:
-    """Write ``fig`` as ``figures_dir/name.png`` (atomically) and return the path; does nothing if no folder is given."""
+def figure_path(name: str, figures_dir: str | os.PathLike) -> Path:
+    """Where :func:`save_figure` writes the figure called ``name``."""
+    return Path(figures_dir) / f"{name}.png"
+
+
+def save_figure(fig: matplotlib.figure.Figure, name: str, figures_dir: str | os.PathLike | None) -> None:
+    """Write ``fig`` as ``figures_dir/name.png`` (atomically); does nothing if no folder is given.
+
+    Returns nothing, so a notebook cell ending in it shows only the figure."""
     if figures_dir is None:
-        return None
-    path = Path(figures_dir) / f"{name}.png"
+        return
+    path = figure_path(name, figures_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
     os.replace(tmp, path)
-    return path

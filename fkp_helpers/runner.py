@@ -23,11 +23,6 @@ def list_notebooks(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
     return sorted(p for p in notebook_dir.glob("[0-9][0-9]_*.ipynb") if p.is_file())
 
 
-def relative_to_notebooks(path: Path, notebook_dir: Path = NOTEBOOK_DIR) -> str:
-    """``path`` as the notebooks see it from their own folder (relative where possible, so outputs stay portable)."""
-    return os.path.relpath(path.resolve(), notebook_dir.resolve())
-
-
 def new_run_dir(profile_name: str) -> Path:
     """A fresh, timestamped run folder under ``runs/``."""
     return RUNS_DIR / f"{profile_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
@@ -53,11 +48,11 @@ def run_series(
         raise FileExistsError(f"{run_dir} already holds executed {', '.join(clashes)}; choose a new run folder")
     data = resolve_data_dir(data_dir, profile, seed)
     run_dir.mkdir(parents=True, exist_ok=True)
-    parameters = {
+    parameters = {  # absolute, so nbval can re-execute the copies from the run folder
         "profile": profile.name,
-        "data_dir": relative_to_notebooks(data),
-        "run_dir": relative_to_notebooks(run_dir),
-        "figures_dir": relative_to_notebooks(run_dir / "figures"),
+        "data_dir": str(data.resolve()),
+        "run_dir": str(run_dir.resolve()),
+        "figures_dir": str((run_dir / "figures").resolve()),
         "seed": seed,
     }
     os.environ.update(QUIET_KERNEL_ENV)
@@ -85,12 +80,17 @@ def publish_run(run_dir: str | os.PathLike, notebook_dir: Path = NOTEBOOK_DIR, f
     if not (run_dir / "run_info.json").is_file():
         raise FileNotFoundError(f"{run_dir} is not a finished run (no run_info.json)")
     for executed in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")):
-        notebook = nbformat.read(executed, as_version=4)
+        notebook = nbformat.reads(portable_paths(executed.read_text()), as_version=4)
         strip_noisy_metadata(notebook)
         nbformat.write(notebook, notebook_dir / executed.name)
     figures_dir.mkdir(exist_ok=True)
     for figure in sorted((run_dir / "figures").glob("*.png")):
         shutil.copy2(figure, figures_dir / figure.name)
+
+
+def portable_paths(notebook_text: str, root: Path = PROJECT_ROOT) -> str:
+    """Absolute paths inside the project written as the notebooks see them from ``notebooks/`` (``../data/...``)."""
+    return notebook_text.replace(f"{root.resolve()}/", "../")
 
 
 def strip_noisy_metadata(notebook) -> None:
