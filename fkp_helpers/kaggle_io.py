@@ -1,7 +1,7 @@
 """Reading and writing the Kaggle "Facial Keypoints Detection" files exactly as Kaggle ships them.
 
 Every reader validates while it reads and raises :class:`KaggleFormatError` naming the file, the line and the
-problem. Pixel strings are parsed with vectorised NumPy over the whole file (no per-pixel Python loop).
+problem. Pixel strings are decoded by one compiled pass over the file's bytes (``pixel_decoder``).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fkp_helpers.keypoints import COORDINATE_COLUMNS, IMAGE_SIZE, to_coordinate_array, to_keypoint_array
+from fkp_helpers.pixel_decoder import NON_NUMERIC, OUT_OF_RANGE, WRONG_COUNT, decode_pixel_rows
 
 N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 TRAINING_HEADER = (*COORDINATE_COLUMNS, "Image")
@@ -77,76 +78,81 @@ def read_csv_bytes(path: str | os.PathLike) -> bytes:
         raise KaggleFormatError(path, f"not a readable zip archive (truncated download?): {error}") from None
 
 
-def _split_lines(raw: bytes, path: Path, header: tuple[str, ...]) -> list[bytes]:
-    """Data lines of a CSV (header checked, CRLF or LF, trailing newline optional)."""
-    text_lines = raw.replace(b"\r\n", b"\n").split(b"\n")
-    if text_lines and text_lines[-1] == b"":
-        text_lines.pop()
-    if not text_lines:
-        raise KaggleFormatError(path, "file is empty")
-    found = text_lines[0].decode("utf-8", "replace").lstrip("\ufeff").split(",")
+def _check_header(first_line: bytes, path: Path, header: tuple[str, ...]) -> None:
+    found = first_line.rstrip(b"\r").decode("utf-8", "replace").lstrip("\ufeff").split(",")
     if tuple(found) != header:
         missing = [c for c in header if c not in found]
         extra = [c for c in found if c not in header]
         detail = f"missing columns {missing}" if missing else ""
         detail += ("; " if detail and extra else "") + (f"unexpected columns {extra}" if extra else "")
         raise KaggleFormatError(path, f"wrong header: {detail or 'columns out of order'}; expected {','.join(header)}", 1)
+
+
+def _split_lines(raw: bytes, path: Path, header: tuple[str, ...]) -> list[bytes]:
+    """Data lines of a small CSV (header checked, CRLF or LF, trailing newline optional)."""
+    text_lines = raw.replace(b"\r\n", b"\n").split(b"\n")
+    if text_lines and text_lines[-1] == b"":
+        text_lines.pop()
+    if not text_lines:
+        raise KaggleFormatError(path, "file is empty")
+    _check_header(text_lines[0], path, header)
     if len(text_lines) == 1:
         raise KaggleFormatError(path, "no data rows after the header")
     return text_lines[1:]
 
 
-# -------------------------------------------------------------------------------------------------------- pixel parse
-def parse_pixel_strings(blob: bytes, path: str | os.PathLike, first_line: int, n_rows: int) -> np.ndarray:
-    """Parse ``n_rows`` newline-separated rows of space-separated pixel values into ``(n_rows, 96, 96)`` uint8.
+def _line_spans(raw: bytes) -> list[tuple[int, int]]:
+    """(start, end) offsets of every line without its line ending; a trailing newline adds no empty line."""
+    spans, start = [], 0
+    while start < len(raw):
+        end = raw.find(b"\n", start)
+        end = len(raw) if end < 0 else end
+        spans.append((start, end - 1 if end > start and raw[end - 1] == ord("\r") else end))
+        start = end + 1
+    return spans
 
-    ``first_line`` is the file line number of the first row, used in error messages.
-    """
-    chars = np.frombuffer(blob, dtype=np.uint8)
-    is_digit = (chars >= ord("0")) & (chars <= ord("9"))
-    is_newline = chars == ord("\n")
-    newline_at = np.flatnonzero(is_newline)
 
-    def line_of(position: int) -> int:
-        return first_line + int(np.searchsorted(newline_at, position, side="right"))
+def _read_image_table(path: Path, header: tuple[str, ...]) -> tuple[list[bytes], np.ndarray]:
+    """The text before the last field of each data row, and the decoded images of the last field (``Image``)."""
+    raw = read_csv_bytes(path)
+    spans = _line_spans(raw)
+    if not spans:
+        raise KaggleFormatError(path, "file is empty")
+    _check_header(raw[spans[0][0] : spans[0][1]], path, header)
+    if len(spans) == 1:
+        raise KaggleFormatError(path, "no data rows after the header")
+    leading, pixel_starts, pixel_ends, n_rows = [], [], [], len(spans) - 1
+    for row, (start, end) in enumerate(spans[1:]):
+        comma = raw.rfind(b",", start, end)
+        n_fields = raw.count(b",", start, comma) + 2 if comma >= 0 else 1
+        if n_fields != len(header):
+            hint = " (file truncated?)" if row == n_rows - 1 else ""
+            raise KaggleFormatError(path, f"expected {len(header)} fields, found {n_fields}{hint}", row + 2)
+        leading.append(raw[start:comma])
+        pixel_starts.append(comma + 1)
+        pixel_ends.append(end)
+    return leading, decode_pixels(raw, np.array(pixel_starts), np.array(pixel_ends), path)
 
-    bad = ~(is_digit | is_newline | (chars == ord(" ")))
-    if bad.any():
-        position = int(np.argmax(bad))
-        start = blob.rfind(b" ", 0, position) + 1
-        end = min(i for i in (blob.find(b" ", position), blob.find(b"\n", position), len(blob)) if i >= 0)
-        token = blob[start:end].decode("utf-8", "replace")[:20]
-        raise KaggleFormatError(path, f"non-numeric pixel value {token!r}", line_of(position))
 
-    after = np.empty_like(is_digit)
-    after[:-1], after[-1] = is_digit[1:], False
-    ends = np.flatnonzero(is_digit & ~after) + 1
-    before = np.empty_like(is_digit)
-    before[1:], before[0] = is_digit[:-1], False
-    starts = np.flatnonzero(is_digit & ~before)
-    del after, before, is_digit, bad
+def decode_pixels(raw: bytes, starts: np.ndarray, ends: np.ndarray, path: str | os.PathLike) -> np.ndarray:
+    """Images ``(n, 96, 96)`` uint8 from the pixel strings at ``raw[starts[i]:ends[i]]`` (file line ``i + 2``)."""
+    images = np.empty((len(starts), N_PIXELS), dtype=np.uint8)
+    status, row, detail = decode_pixel_rows(np.frombuffer(raw, dtype=np.uint8), starts, ends, images)
+    if status == NON_NUMERIC:
+        raise KaggleFormatError(path, f"non-numeric pixel value {_token_at(raw, detail)!r}", row + 2)
+    if status == OUT_OF_RANGE:
+        raise KaggleFormatError(path, f"pixel value {_token_at(raw, detail)} is not an integer in 0..255", row + 2)
+    if status == WRONG_COUNT:
+        hint = " (file truncated?)" if row == len(starts) - 1 and detail < N_PIXELS else ""
+        raise KaggleFormatError(path, f"expected {N_PIXELS} pixel values (96x96), found {detail}{hint}", row + 2)
+    return images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
 
-    rows = np.searchsorted(newline_at, starts, side="right")
-    counts = np.bincount(rows, minlength=n_rows)
-    wrong = np.flatnonzero(counts != N_PIXELS)
-    if wrong.size:
-        row = int(wrong[0])
-        hint = " (file truncated?)" if row == n_rows - 1 and counts[row] < N_PIXELS else ""
-        raise KaggleFormatError(
-            path, f"expected {N_PIXELS} pixel values (96x96), found {counts[row]}{hint}", first_line + row
-        )
 
-    lengths = ends - starts
-    digits = chars - np.uint8(ord("0"))
-    values = digits[ends - 1].astype(np.int32)
-    values += np.where(lengths >= 2, 10 * digits[ends - 2].astype(np.int32), 0)
-    values += np.where(lengths >= 3, 100 * digits[ends - 3].astype(np.int32), 0)
-    out_of_range = (values > 255) | (lengths > 3)
-    if out_of_range.any():
-        token = int(np.argmax(out_of_range))
-        text = blob[starts[token] : ends[token]].decode()
-        raise KaggleFormatError(path, f"pixel value {text} is not an integer in 0..255", line_of(int(starts[token])))
-    return values.astype(np.uint8).reshape(n_rows, IMAGE_SIZE, IMAGE_SIZE)
+def _token_at(raw: bytes, position: int) -> str:
+    """The space-delimited token around byte ``position``, for error messages."""
+    start = max(raw.rfind(b" ", 0, position), raw.rfind(b",", 0, position)) + 1
+    ends = [i for i in (raw.find(b" ", position), raw.find(b"\r", position), raw.find(b"\n", position)) if i >= 0]
+    return raw[start : min(ends, default=len(raw))].decode("utf-8", "replace")[:20]
 
 
 # --------------------------------------------------------------------------------------------------------- coordinates
@@ -162,15 +168,19 @@ def _parse_float(text: bytes, path: Path, line: int, column: str) -> float:
     return value
 
 
-def _parse_coordinates(fields: list[list[bytes]], path: Path) -> np.ndarray:
-    """Parse the 30 coordinate fields of each training line into ``(N, 15, 2)`` with range and pairing checks."""
-    coords = np.array(
-        [
-            [_parse_float(v, path, i + 2, COORDINATE_COLUMNS[j]) for j, v in enumerate(row)]
-            for i, row in enumerate(fields)
-        ],
-        dtype=np.float64,
-    ).reshape(len(fields), len(COORDINATE_COLUMNS))
+def _parse_coordinates(lines: list[bytes], path: Path) -> np.ndarray:
+    """Parse lines of 30 comma-separated coordinates into ``(N, 15, 2)`` float32 with range and pairing checks.
+
+    pandas' C parser reads well-formed text; any problem is then located field by field for a precise message.
+    """
+    try:
+        coords = pd.read_csv(io.BytesIO(b"\n".join(lines)), header=None, dtype=np.float64, keep_default_na=False,
+                             na_values=[""], skip_blank_lines=False).to_numpy()
+    except (ValueError, pd.errors.ParserError):
+        coords = None
+    if coords is None or coords.shape != (len(lines), len(COORDINATE_COLUMNS)) or np.isinf(coords).any():
+        coords = np.array([[_parse_float(v, path, i + 2, COORDINATE_COLUMNS[j]) for j, v in enumerate(line.split(b","))]
+                           for i, line in enumerate(lines)])
     low, high = COORDINATE_RANGE
     outside = (coords < low) | (coords > high)
     if outside.any():
@@ -187,51 +197,29 @@ def _parse_coordinates(fields: list[list[bytes]], path: Path) -> np.ndarray:
     return keypoints.astype(np.float32)
 
 
-def _split_fields(lines: list[bytes], n_fields: int, path: Path) -> tuple[list[list[bytes]], bytes]:
-    """Split each line into ``n_fields - 1`` leading fields and the trailing pixel string."""
-    leading, pixels = [], []
-    for i, line in enumerate(lines):
-        parts = line.split(b",")
-        if len(parts) != n_fields:
-            hint = " (file truncated?)" if i == len(lines) - 1 else ""
-            raise KaggleFormatError(path, f"expected {n_fields} fields, found {len(parts)}{hint}", i + 2)
-        leading.append(parts[:-1])
-        pixels.append(parts[-1])
-    return leading, b"\n".join(pixels)
-
-
-# ------------------------------------------------------------------------------------------------------------- readers
 def read_training(path: str | os.PathLike) -> TrainingSet:
     """Read Kaggle's ``training.csv`` or ``training.zip``."""
     path = Path(path)
-    lines = _split_lines(read_csv_bytes(path), path, TRAINING_HEADER)
-    fields, pixel_blob = _split_fields(lines, len(TRAINING_HEADER), path)
-    keypoints = _parse_coordinates(fields, path)
-    images = parse_pixel_strings(pixel_blob, path, first_line=2, n_rows=len(lines))
-    return TrainingSet(images=images, keypoints=keypoints)
+    fields, images = _read_image_table(path, TRAINING_HEADER)
+    return TrainingSet(images=images, keypoints=_parse_coordinates(fields, path))
 
 
 def read_keypoint_labels(path: str | os.PathLike) -> np.ndarray:
     """Read a CSV holding only the 30 coordinate columns of ``training.csv`` into ``(N, 15, 2)`` float32."""
     path = Path(path)
     lines = _split_lines(read_csv_bytes(path), path, COORDINATE_COLUMNS)
-    fields = []
     for i, line in enumerate(lines):
-        parts = line.split(b",")
-        if len(parts) != len(COORDINATE_COLUMNS):
-            raise KaggleFormatError(path, f"expected {len(COORDINATE_COLUMNS)} fields, found {len(parts)}", i + 2)
-        fields.append(parts)
-    return _parse_coordinates(fields, path)
+        if line.count(b",") != len(COORDINATE_COLUMNS) - 1:
+            raise KaggleFormatError(path, f"expected {len(COORDINATE_COLUMNS)} fields, found {line.count(b',') + 1}", i + 2)
+    return _parse_coordinates(lines, path)
 
 
 def read_test(path: str | os.PathLike) -> TestSet:
     """Read Kaggle's ``test.csv`` or ``test.zip`` (``ImageId,Image``)."""
     path = Path(path)
-    lines = _split_lines(read_csv_bytes(path), path, TEST_HEADER)
-    fields, pixel_blob = _split_fields(lines, len(TEST_HEADER), path)
-    image_ids = np.array([_parse_id(row[0], path, i + 2, "ImageId") for i, row in enumerate(fields)], dtype=np.int64)
+    fields, images = _read_image_table(path, TEST_HEADER)
+    image_ids = np.array([_parse_id(text, path, i + 2, "ImageId") for i, text in enumerate(fields)], dtype=np.int64)
     _check_unique(image_ids, path, "ImageId")
-    images = parse_pixel_strings(pixel_blob, path, first_line=2, n_rows=len(lines))
     return TestSet(image_ids=image_ids, images=images)
 
 

@@ -8,7 +8,9 @@ the mouth outline. Labels get a recorded Gaussian jitter (``label_noise_px``), s
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from fkp_helpers.kaggle_io import (
 from fkp_helpers.keypoints import ALWAYS_LABELLED_INDEX, IMAGE_SIZE, keypoint_index
 from fkp_helpers.synth_model import SynthModel, load_synth_model
 
+RENDER_CHUNK = 250
 TRUTH_FILE = "fkp_synth_truth.npz"
 INFO_FILE = "fkp_synth.json"
 _GRID_Y, _GRID_X = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE].astype(np.float32)
@@ -233,13 +236,28 @@ def sample_keypoints(model: SynthModel, rng: np.random.Generator, complete: np.n
     return shapes
 
 
-def _render_all(shapes: np.ndarray, rng: np.random.Generator, desc: str, progress: bool) -> np.ndarray:
+def _render_chunk(shapes: np.ndarray, styles: list[FaceStyle], noise_seeds: np.ndarray) -> np.ndarray:
+    return np.stack([render_face(k, st, np.random.default_rng(seed)) for k, st, seed in zip(shapes, styles, noise_seeds)])
+
+
+def _render_all(shapes: np.ndarray, rng: np.random.Generator, desc: str, progress: bool, workers: int) -> np.ndarray:
+    """Render every face; styles and noise seeds are drawn up front, so the result does not depend on ``workers``."""
     styles = [sample_style(rng) for _ in range(len(shapes))]
     noise_seeds = rng.integers(0, 2**63, size=len(shapes))
-    images = np.empty((len(shapes), IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
-    for i in tqdm(range(len(shapes)), desc=desc, disable=not progress, mininterval=1.0):
-        images[i] = render_face(shapes[i], styles[i], np.random.default_rng(noise_seeds[i]))
-    return images
+    chunks = [slice(i, i + RENDER_CHUNK) for i in range(0, len(shapes), RENDER_CHUNK)]
+    bar = tqdm(total=len(shapes), desc=desc, disable=not progress, mininterval=1.0)
+    parts = []
+    if workers > 1 and len(chunks) > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for part in pool.map(_render_chunk, *zip(*[(shapes[c], styles[c], noise_seeds[c]) for c in chunks])):
+                parts.append(part)
+                bar.update(len(part))
+    else:
+        for c in chunks:
+            parts.append(_render_chunk(shapes[c], styles[c], noise_seeds[c]))
+            bar.update(len(parts[-1]))
+    bar.close()
+    return np.concatenate(parts) if parts else np.empty((0, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
 
 
 def _jitter(shapes: np.ndarray, rng: np.random.Generator, sd: float) -> np.ndarray:
@@ -259,11 +277,15 @@ def _lookup_frame(feature_sets: list[list[str]], image_ids: np.ndarray) -> pd.Da
     return frame
 
 
-def generate_fkp_synth(out_dir: str | os.PathLike, spec: SynthSpec = SynthSpec(), progress: bool = True) -> Path:
+def generate_fkp_synth(
+    out_dir: str | os.PathLike, spec: SynthSpec = SynthSpec(), progress: bool = True, workers: int | None = None
+) -> Path:
     """Write ``training.zip``, ``test.zip``, ``IdLookupTable.csv``, ``SampleSubmission.csv`` and the hidden truth.
 
-    Deterministic for ``spec.seed``. Files already in ``out_dir`` are never overwritten: the call refuses instead.
+    Deterministic for ``spec.seed`` (whatever ``workers``, which defaults to the CPU count). Files already in
+    ``out_dir`` are never overwritten: the call refuses instead.
     """
+    workers = workers or os.cpu_count() or 1
     out_dir = Path(out_dir)
     names = ("training.zip", "test.zip", "IdLookupTable.csv", "SampleSubmission.csv", TRUTH_FILE, INFO_FILE)
     existing = [n for n in names if (out_dir / n).exists()]
@@ -275,7 +297,7 @@ def generate_fkp_synth(out_dir: str | os.PathLike, spec: SynthSpec = SynthSpec()
     patterns = model.sample_patterns(rng, spec.n_train)
     train_complete = patterns.sum(axis=1) > len(ALWAYS_LABELLED_INDEX)
     train_true = sample_keypoints(model, rng, train_complete)
-    train_images = _render_all(train_true, rng, "FKP-synth training faces", progress)
+    train_images = _render_all(train_true, rng, "FKP-synth training faces", progress, workers)
     n_dup = int(round(spec.duplicate_fraction * spec.n_train))
     if n_dup and spec.n_train > 1:
         copies = rng.choice(spec.n_train, size=n_dup, replace=False)
@@ -287,7 +309,7 @@ def generate_fkp_synth(out_dir: str | os.PathLike, spec: SynthSpec = SynthSpec()
     feature_sets = model.sample_lookup_sets(rng, spec.n_test)
     test_complete = np.array([len(s) > 2 * len(ALWAYS_LABELLED_INDEX) for s in feature_sets])
     test_true = sample_keypoints(model, rng, test_complete)
-    test_images = _render_all(test_true, rng, "FKP-synth test faces", progress)
+    test_images = _render_all(test_true, rng, "FKP-synth test faces", progress, workers)
     test_labels = _jitter(test_true, rng, spec.label_noise_px)
     image_ids = np.arange(1, spec.n_test + 1)
     lookup = _lookup_frame(feature_sets, image_ids)
