@@ -8,28 +8,30 @@ import numpy as np
 import pytest
 
 from fkp_helpers.augment import (
-    CLEAN_STYLE,
-    AugmentConfig,
-    AugmentedSequence,
     FRAME_MAX,
     FRAME_MIN,
     SINGLE_AUGMENTERS,
-    alignment_shift_px,
+    AugmentConfig,
+    AugmentedSequence,
     apply_augmenter,
-    before_after_grid,
     augment_batch,
     build_augmenter,
-    consistency_table,
-    demo_transforms,
     demo_vertical_flip,
     drop_out_of_frame,
-    face_region,
     flip_horizontally,
-    lost_keypoints,
     naive_flip,
     naive_flip_rmse,
     random_flip,
     single_augmenter,
+)
+from fkp_helpers.augment_checks import (
+    CLEAN_STYLE,
+    alignment_shift_px,
+    before_after_grid,
+    consistency_table,
+    demo_transforms,
+    face_region,
+    lost_keypoints,
     upright_fraction,
 )
 from fkp_helpers.keypoints import FLIP_PAIRS, FLIP_PERMUTATION, IMAGE_SIZE, KEYPOINT_NAMES, N_KEYPOINTS, keypoint_index
