@@ -38,7 +38,7 @@ PROFILES: dict[str, Profile] = {
         Profile(
             name="cpu",
             description="full-size FKP-synth, epochs chosen so the series finishes in about 30 minutes on 2 cores",
-            synth_train=7049, synth_test=1783, epochs=6, baseline_epochs=6, batch_size=64,
+            synth_train=7049, synth_test=1783, epochs=6, baseline_epochs=4, batch_size=32,
             learning_rates=(1e-3, 2e-3), sweep_epochs=2, max_train_images=None,
         ),
         Profile(

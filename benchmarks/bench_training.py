@@ -1,0 +1,189 @@
+"""Training speed of the modified VGG on this CPU: images/s, achieved GFLOP/s and the share of the fp32 peak.
+
+Prints a table, never asserts. Each row trains a fresh model on random data for ``--warmup`` + ``--steps`` batches and
+times only the last ``--steps`` (tracing and the first batches are excluded). Thread settings need a fresh process,
+so those rows run in subprocesses. Timings on shared VMs move by +-30-50% between runs: compare rows of one run.
+
+    python benchmarks/bench_training.py                 # all experiments, ~4-5 minutes on 2 cores
+    python benchmarks/bench_training.py --only batch    # batch sizes 32/64/128 only
+    python benchmarks/bench_training.py --only batch input --steps 4
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+EXPERIMENTS = ("batch", "input", "jit", "bf16", "threads", "small", "predict")
+
+
+def cpu_peak_gflops() -> tuple[float, str, float]:
+    """fp32 peak = cores x clock x FLOP/cycle/core, from /proc/cpuinfo; returns it, the formula and cores x FLOP/cycle.
+
+    In a VM 'cpu MHz' is the nominal clock; cores that boost above it can beat this "peak"."""
+    text = open("/proc/cpuinfo").read()
+    first = text.split("\n\n")[0]
+    field = lambda name: (re.search(rf"^{name}\s*:\s*(.*)$", first, re.M) or [None, ""])[1]  # noqa: E731
+    flags = set(field("flags").split())
+    cores = len(os.sched_getaffinity(0))
+    mhz = float(field("cpu MHz") or 0) or float((re.search(r"@\s*([\d.]+)GHz", field("model name")) or [0, 0])[1]) * 1000
+    vendor, family = field("vendor_id"), int(field("cpu family") or 0)
+    if "avx512f" in flags and vendor == "AuthenticAMD" and family == 25:
+        per_cycle, why = 32, "Zen 4 AVX-512 runs on 2 x 256-bit FMA pipes: 2 units x 8 lanes x 2 (FMA)"
+    elif "avx512f" in flags:
+        per_cycle, why = 64, "AVX-512: 2 FMA units x 16 fp32 lanes x 2 (FMA)"
+    elif "avx2" in flags and "fma" in flags:
+        per_cycle, why = 32, "AVX2: 2 FMA units x 8 fp32 lanes x 2 (FMA)"
+    else:
+        per_cycle, why = 8, "SSE: 4 lanes x 2 ops"
+    peak = cores * mhz / 1000 * per_cycle
+    return peak, f"{cores} cores x {mhz / 1000:.2f} GHz x {per_cycle} FLOP/cycle ({why}) = {peak:.0f} GFLOP/s", cores * per_cycle
+
+
+def measure(model_name: str, batch_size: int, input_kind: str, jit: bool, warmup: int, steps: int,
+            mixed_precision: bool = False) -> dict:
+    """Train ``warmup + steps`` batches; images/s over the last ``steps``."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from fkp_helpers.models import build_small_cnn, build_vgg, count_flops
+    from fkp_helpers.train import ArrayBatches, MaskedMAE, MaskedMSE, MaskedRMSE, make_optimizer
+
+    keras.utils.set_random_seed(0)
+    model = (build_vgg if model_name == "vgg" else build_small_cnn)(mixed_precision=mixed_precision)
+    model.compile(optimizer=make_optimizer("adam"), loss=MaskedMSE(), metrics=[MaskedMAE(), MaskedRMSE()],
+                  jit_compile=jit)
+    n = batch_size * (warmup + steps)
+    rng = np.random.default_rng(0)
+    x = rng.random((n, 96, 96, 1), dtype=np.float32)
+    y = (rng.random((n, 30)) * 60 + 18).astype(np.float32)
+    y[rng.random(y.shape) < 0.3] = np.nan
+
+    times: list[float] = []
+    timer = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: times.append(time.perf_counter()))
+    if input_kind == "numpy":
+        fit_args = dict(x=x, y=y, batch_size=batch_size, shuffle=False)
+    elif input_kind == "pydataset":
+        fit_args = dict(x=ArrayBatches(x, y, batch_size, seed=0))
+    else:
+        fit_args = dict(x=tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    start = time.perf_counter()
+    model.fit(**fit_args, epochs=1, verbose=0, callbacks=[timer])
+    first_epoch = time.perf_counter() - start
+    seconds = times[-1] - times[warmup - 1]
+    images_per_s = steps * batch_size / seconds
+    forward = count_flops(model)
+    return {
+        "model": model_name + (" bf16" if mixed_precision else ""), "batch": batch_size, "input": input_kind, "jit": jit,
+        "threads": "{}/{}".format(tf.config.threading.get_intra_op_parallelism_threads(),
+                                  tf.config.threading.get_inter_op_parallelism_threads()),
+        "images_per_s": images_per_s, "gflops": images_per_s * 3 * forward / 1e9,
+        "first_epoch_s": first_epoch, "forward_gflop": forward / 1e9,
+    }
+
+
+def measure_predict(batch_size: int, n_images: int) -> dict:
+    import keras
+    import numpy as np
+
+    from fkp_helpers.models import build_vgg, count_flops
+
+    model = build_vgg()
+    x = np.random.default_rng(0).random((n_images, 96, 96, 1), dtype=np.float32)
+    model.predict(x[:batch_size], batch_size=batch_size, verbose=0)
+    start = time.perf_counter()
+    model.predict(x, batch_size=batch_size, verbose=0)
+    images_per_s = n_images / (time.perf_counter() - start)
+    return {"model": "vgg (predict)", "batch": batch_size, "input": "numpy", "jit": False, "threads": "0/0",
+            "images_per_s": images_per_s, "gflops": images_per_s * count_flops(model) / 1e9,
+            "first_epoch_s": float("nan"), "forward_gflop": count_flops(model) / 1e9}
+
+
+def run_child(args: argparse.Namespace) -> None:
+    import tensorflow as tf
+
+    intra, inter = (int(v) for v in args.threads.split("/"))
+    tf.config.threading.set_intra_op_parallelism_threads(intra)
+    tf.config.threading.set_inter_op_parallelism_threads(inter)
+    row = measure("vgg", 64, "numpy", False, args.warmup, args.steps)
+    row["threads"] = args.threads
+    print("RESULT " + json.dumps(row), flush=True)
+
+
+def threads_rows(args: argparse.Namespace) -> list[dict]:
+    rows = []
+    for setting in ("1/1", "2/2", "4/2"):
+        command = [sys.executable, __file__, "--child", "--threads", setting, "--warmup", str(args.warmup),
+                   "--steps", str(args.steps)]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        rows += [json.loads(line[7:]) for line in output.splitlines() if line.startswith("RESULT ")]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=EXPERIMENTS, default=list(EXPERIMENTS))
+    parser.add_argument("--warmup", type=int, default=2, help="batches not timed (tracing, caches)")
+    parser.add_argument("--steps", type=int, default=8, help="batches timed")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", default="0/0", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return run_child(args)
+
+    peak, formula, flop_per_cycle = cpu_peak_gflops()
+    print(f"fp32 peak: {formula}")
+    import tensorflow as tf
+
+    print(f"TensorFlow {tf.__version__}; oneDNN opts: {os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'default (on)')}")
+    started = time.perf_counter()
+    rows: list[dict] = []
+
+    def add(row: dict) -> None:
+        rows.append(row)
+        print(f"  {row['model']:14s} batch {row['batch']:4d} {row['input']:9s} jit={str(row['jit']):5s} "
+              f"threads {row['threads']:4s} {row['images_per_s']:7.1f} img/s {row['gflops']:6.1f} GFLOP/s "
+              f"({100 * row['gflops'] / peak:4.1f}% of peak)", flush=True)
+
+    if "batch" in args.only:
+        for batch in (32, 64, 128):
+            add(measure("vgg", batch, "numpy", False, args.warmup, args.steps))
+    if "input" in args.only:
+        for kind in ("pydataset", "tfdata"):
+            add(measure("vgg", 64, kind, False, args.warmup, args.steps))
+    if "jit" in args.only:
+        add(measure("vgg", 64, "numpy", True, args.warmup, args.steps))
+    if "bf16" in args.only:
+        add(measure("vgg", 64, "numpy", False, args.warmup, args.steps, mixed_precision=True))
+    if "threads" in args.only:
+        for row in threads_rows(args):
+            add(row)
+    if "small" in args.only:
+        add(measure("small", 64, "numpy", False, args.warmup, 4 * args.steps))
+    if "predict" in args.only:
+        add(measure_predict(128, 1024))
+
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
+    table["pct_of_peak"] = 100 * table["gflops"] / peak
+    print()
+    print(table.round(2).to_string(index=False))
+    fp32 = table[~table["model"].str.contains("bf16")]
+    if len(fp32) and fp32["gflops"].max() > peak:
+        print(f"The best fp32 row beats that peak: the cores must run at {fp32['gflops'].max() / flop_per_cycle:.2f} GHz "
+              "or more (boost above the reported clock), or the FLOP/cycle assumption is too low.")
+    print("bf16 rows compute in bfloat16 (AVX512_BF16 doubles the peak FLOP rate); their % column is of the fp32 peak.")
+    print(f"\nVGG forward pass {rows[0]['forward_gflop']:.3f} GFLOP/image (2 x MACs of conv and dense layers); "
+          f"a training step counted as 3x forward. Total benchmark time {time.perf_counter() - started:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
