@@ -23,10 +23,6 @@ from fkp_helpers.models import (
     save_model_atomically,
 )
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:__array__ implementation:DeprecationWarning"  # Keras's own convert_to_numpy under NumPy 2
-)
-
 
 VGG_PARAMETERS = 2_738_878
 

@@ -35,10 +35,6 @@ from fkp_helpers.train import (
     write_results_json,
 )
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:__array__ implementation:DeprecationWarning"  # Keras's own convert_to_numpy under NumPy 2
-)
-
 
 N_IMAGES, N_TRAIN = 32, 24
 
