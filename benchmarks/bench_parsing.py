@@ -49,15 +49,18 @@ def main() -> None:
         csv_path.write_bytes(read_csv_bytes(training))
         print(f"training.csv: {csv_path.stat().st_size / 1e6:.0f} MB, CRLF, Kaggle format")
         seed_images, seed_s = timed("seed loop (pandas + str.split per row)", seed_style_parse, csv_path)
-        ours, ours_s = timed("fkp_helpers.read_training (csv, validated)", read_training, csv_path)
+        ours, first_s = timed("fkp_helpers.read_training (csv), first call*", read_training, csv_path)
         assert np.array_equal(seed_images, ours.images), "both parsers must agree"
+        ours_s = min(timed("fkp_helpers.read_training (csv), again", read_training, csv_path)[1] for _ in range(3))
         _, zip_s = timed(f"fkp_helpers.read_training ({training.name})", read_training, training)
         copy = Path(tmp) / training.name
         shutil.copy(training, copy)
         _, first_s = timed("load_training_set, first call (parse + write cache)", load_training_set, copy)
         _, cached_s = timed("load_training_set, cached reload", load_training_set, copy)
         assert (copy.parent / CACHE_DIR_NAME).is_dir()
-    print(f"\nspeed-up of the parse over the seed loop: {seed_s / ours_s:.1f}x (goal: at least 20x)")
+    print("* the first call in a process also loads numba and its compiled decoder from the on-disk cache")
+    print(f"\nspeed-up of the parse over the seed loop: {seed_s / ours_s:.1f}x at best of 3, {seed_s / first_s:.1f}x on the "
+          "first call (goal: at least 20x)")
     print(f"cached reload: {cached_s:.3f} s (goal: under 0.5 s)")
 
 
