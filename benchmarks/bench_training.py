@@ -46,6 +46,22 @@ def cpu_peak_gflops() -> tuple[float, str, float]:
     return peak, f"{cores} cores x {mhz / 1000:.2f} GHz x {per_cycle} FLOP/cycle ({why}) = {peak:.0f} GFLOP/s", cores * per_cycle
 
 
+def sgemm_gflops(n: int = 4096, repeats: int = 5) -> float:
+    """Attainable fp32 rate on this machine: the best of ``repeats`` float32 n x n matrix products (NumPy's BLAS)."""
+    import numpy as np
+
+    a, b = np.ones((n, n), dtype=np.float32), np.ones((n, n), dtype=np.float32)
+    a @ b  # warm up threads and caches
+    best = min(_timed_seconds(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed_seconds(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
 def measure(model_name: str, batch_size: int, input_kind: str, jit: bool, warmup: int, steps: int,
             mixed_precision: bool = False) -> dict:
     """Train ``warmup + steps`` batches; images/s over the last ``steps``."""
@@ -140,6 +156,8 @@ def main() -> None:
 
     peak, formula, flop_per_cycle = cpu_peak_gflops()
     print(f"fp32 peak: {formula}")
+    sgemm = sgemm_gflops()
+    print(f"attainable fp32 rate: {sgemm:.0f} GFLOP/s (best float32 4096x4096 matrix product with NumPy's BLAS)")
     import tensorflow as tf
 
     print(f"TensorFlow {tf.__version__}; oneDNN opts: {os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'default (on)')}")
@@ -150,7 +168,7 @@ def main() -> None:
         rows.append(row)
         print(f"  {row['model']:14s} batch {row['batch']:4d} {row['input']:9s} jit={str(row['jit']):5s} "
               f"threads {row['threads']:4s} {row['images_per_s']:7.1f} img/s {row['gflops']:6.1f} GFLOP/s "
-              f"({100 * row['gflops'] / peak:4.1f}% of peak)", flush=True)
+              f"({100 * row['gflops'] / peak:4.1f}% of peak, {100 * row['gflops'] / sgemm:4.1f}% of sgemm)", flush=True)
 
     if "batch" in args.only:
         for batch in (32, 64, 128):
@@ -174,6 +192,7 @@ def main() -> None:
 
     table = pd.DataFrame(rows)
     table["pct_of_peak"] = 100 * table["gflops"] / peak
+    table["pct_of_sgemm"] = 100 * table["gflops"] / sgemm
     print()
     print(table.round(2).to_string(index=False))
     fp32 = table[~table["model"].str.contains("bf16")]
