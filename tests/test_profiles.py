@@ -1,0 +1,16 @@
+import pytest
+
+from fkp_helpers.profiles import PROFILES, get_profile
+
+
+def test_profiles_grow_from_smoke_to_full():
+    smoke, cpu, full = (get_profile(n) for n in ("smoke", "cpu", "full"))
+    assert smoke.synth_train < cpu.synth_train == full.synth_train == 7049
+    assert smoke.epochs < cpu.epochs < full.epochs
+    assert full.learning_rates == (1e-3, 1.5e-3, 2e-3, 2.5e-3), "the thesis's sweep"
+    assert all(0 < p.val_fraction < 1 for p in PROFILES.values())
+
+
+def test_unknown_profile_names_the_known_ones():
+    with pytest.raises(KeyError, match="unknown profile 'gpu'; choose one of smoke, cpu, full"):
+        get_profile("gpu")
