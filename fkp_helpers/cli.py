@@ -34,8 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``fkp`` command."""
+    """Entry point of the ``fkp`` command: a bad input file or folder is reported in one line, without a traceback."""
     args = build_parser().parse_args(argv)
+    try:
+        return run_command(args)
+    except (OSError, ValueError, KeyError) as error:  # KaggleFormatError is a ValueError naming file and line
+        print(f"fkp {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Carry out one parsed sub-command."""
     if args.command == "run":
         from fkp_helpers.runner import publish_run, run_series
 

@@ -85,6 +85,8 @@ def resolve_data_dir(data_dir: str | os.PathLike | None, profile: Profile, seed:
     generated once for the profile and reused."""
     if data_dir is not None:
         data_dir = Path(data_dir)
+        if not data_dir.is_dir():
+            raise FileNotFoundError(f"{data_dir}: no such data folder")
         missing = missing_kaggle_files(data_dir)
         if missing:
             raise FileNotFoundError(f"{data_dir}: missing {', '.join(missing)}")

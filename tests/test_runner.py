@@ -60,3 +60,10 @@ def test_cli_parses_and_generates_synth(tmp_path, capsys):
         build_parser().parse_args(["run", "--profile", "huge"])
     assert main(["synth", str(tmp_path / "s"), "--n-train", "4", "--n-test", "2"]) == 0
     assert (tmp_path / "s" / "training.zip").is_file() and "wrote FKP-synth" in capsys.readouterr().out
+
+
+def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
+    (tmp_path / "training.csv").write_text("nonsense\n")
+    assert main(["run", "--profile", "smoke", "--data-dir", str(tmp_path), "--run-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fkp run: error: ") and "missing test.zip or test.csv" in err and "Traceback" not in err
