@@ -8,7 +8,6 @@ Uses a full-size file (7049 rows, ~238 MB of CSV): the real one in data/raw if p
 from __future__ import annotations
 
 import argparse
-import io
 import shutil
 import tempfile
 import time

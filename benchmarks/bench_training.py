@@ -106,7 +106,6 @@ def measure(model_name: str, batch_size: int, input_kind: str, jit: bool, warmup
 
 
 def measure_predict(batch_size: int, n_images: int) -> dict:
-    import keras
     import numpy as np
 
     from fkp_helpers.models import build_vgg, count_flops

@@ -26,15 +26,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 import imgaug.augmenters as iaa
 import keras
 import numpy as np
-import pandas as pd
 from imgaug.augmentables.kps import KeypointsOnImage
 
-from fkp_helpers.keypoints import IMAGE_SIZE, flip_keypoints_horizontally, keypoint_index, mirror_x, to_coordinate_array
+from fkp_helpers.keypoints import IMAGE_SIZE, flip_keypoints_horizontally, mirror_x, to_coordinate_array
 
 IMGAUG_OFFSET = 0.5
 """Added to our pixel-index coordinates to get imgaug's (pixel centres at ``i + 0.5``); subtracted on the way back."""

@@ -79,26 +79,13 @@ def read_csv_bytes(path: str | os.PathLike) -> bytes:
 
 
 def _check_header(first_line: bytes, path: Path, header: tuple[str, ...]) -> None:
-    found = first_line.rstrip(b"\r").decode("utf-8", "replace").lstrip("\ufeff").split(",")
+    found = first_line.decode("utf-8", "replace").lstrip("\ufeff").split(",")
     if tuple(found) != header:
         missing = [c for c in header if c not in found]
         extra = [c for c in found if c not in header]
         detail = f"missing columns {missing}" if missing else ""
         detail += ("; " if detail and extra else "") + (f"unexpected columns {extra}" if extra else "")
         raise KaggleFormatError(path, f"wrong header: {detail or 'columns out of order'}; expected {','.join(header)}", 1)
-
-
-def _split_lines(raw: bytes, path: Path, header: tuple[str, ...]) -> list[bytes]:
-    """Data lines of a small CSV (header checked, CRLF or LF, trailing newline optional)."""
-    text_lines = raw.replace(b"\r\n", b"\n").split(b"\n")
-    if text_lines and text_lines[-1] == b"":
-        text_lines.pop()
-    if not text_lines:
-        raise KaggleFormatError(path, "file is empty")
-    _check_header(text_lines[0], path, header)
-    if len(text_lines) == 1:
-        raise KaggleFormatError(path, "no data rows after the header")
-    return text_lines[1:]
 
 
 def _line_spans(raw: bytes) -> list[tuple[int, int]]:
@@ -112,17 +99,28 @@ def _line_spans(raw: bytes) -> list[tuple[int, int]]:
     return spans
 
 
-def _read_image_table(path: Path, header: tuple[str, ...]) -> tuple[list[bytes], np.ndarray]:
-    """The text before the last field of each data row, and the decoded images of the last field (``Image``)."""
-    raw = read_csv_bytes(path)
+def _data_line_spans(raw: bytes, path: Path, header: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Spans of the data lines of a CSV whose header is checked (CRLF or LF, trailing newline optional)."""
     spans = _line_spans(raw)
     if not spans:
         raise KaggleFormatError(path, "file is empty")
     _check_header(raw[spans[0][0] : spans[0][1]], path, header)
     if len(spans) == 1:
         raise KaggleFormatError(path, "no data rows after the header")
-    leading, pixel_starts, pixel_ends, n_rows = [], [], [], len(spans) - 1
-    for row, (start, end) in enumerate(spans[1:]):
+    return spans[1:]
+
+
+def _split_lines(raw: bytes, path: Path, header: tuple[str, ...]) -> list[bytes]:
+    """Data lines of a small CSV, header checked."""
+    return [raw[start:end] for start, end in _data_line_spans(raw, path, header)]
+
+
+def _read_image_table(path: Path, header: tuple[str, ...]) -> tuple[list[bytes], np.ndarray]:
+    """The text before the last field of each data row, and the decoded images of the last field (``Image``)."""
+    raw = read_csv_bytes(path)
+    spans = _data_line_spans(raw, path, header)
+    leading, pixel_starts, pixel_ends, n_rows = [], [], [], len(spans)
+    for row, (start, end) in enumerate(spans):
         comma = raw.rfind(b",", start, end)
         n_fields = raw.count(b",", start, comma) + 2 if comma >= 0 else 1
         if n_fields != len(header):

@@ -81,10 +81,11 @@ def _coverage(signed_distance: np.ndarray) -> np.ndarray:
     return np.clip(0.5 - signed_distance, 0.0, 1.0)
 
 
-def _frame(origin: np.ndarray, along: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel coordinates (u, v) in a frame at ``origin`` with unit u-axis ``along`` and v-axis 90 degrees clockwise."""
+def _frame(origin: np.ndarray, along: np.ndarray, x=_GRID_X, y=_GRID_Y) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates (u, v) of ``(x, y)`` (default: every pixel) in a frame at ``origin`` with unit u-axis ``along``
+    and v-axis 90 degrees clockwise."""
     along = along / np.linalg.norm(along)
-    dx, dy = _GRID_X - origin[0], _GRID_Y - origin[1]
+    dx, dy = x - origin[0], y - origin[1]
     return dx * along[0] + dy * along[1], -dx * along[1] + dy * along[0]
 
 
@@ -118,7 +119,7 @@ def _lips_distance(left: np.ndarray, right: np.ndarray, top: np.ndarray, bottom:
     half = float(np.linalg.norm(left - right)) / 2
 
     def arc(point: np.ndarray) -> np.ndarray:
-        pu, pv = _frame_point(origin, left - right, point)
+        pu, pv = _frame(origin, left - right, *point)
         pu = float(np.clip(pu, -0.6 * half, 0.6 * half))
         span = np.where(u >= pu, half - pu, half + pu)
         return pv * np.clip(1.0 - ((u - pu) / span) ** 2, 0.0, 1.0)
@@ -128,12 +129,6 @@ def _lips_distance(left: np.ndarray, right: np.ndarray, top: np.ndarray, bottom:
     inside = np.maximum(np.maximum(upper - v, v - lower), np.abs(u) - half)
     parting = np.maximum(np.abs(v - (upper + lower) / 2) - 0.6, np.abs(u) - half)
     return inside, parting
-
-
-def _frame_point(origin: np.ndarray, along: np.ndarray, point: np.ndarray) -> tuple[float, float]:
-    along = along / np.linalg.norm(along)
-    d = point - origin
-    return float(d @ along), float(-d[0] * along[1] + d[1] * along[0])
 
 
 def _paint(canvas: np.ndarray, coverage: np.ndarray, value: float | np.ndarray) -> None:

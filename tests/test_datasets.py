@@ -1,5 +1,4 @@
 import shutil
-import time
 
 import numpy as np
 import pytest
