@@ -6,7 +6,6 @@ Prints, never asserts: timings on shared 2-core VMs move +-30-50% between runs, 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import time
 
@@ -16,7 +15,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fkp_helpers.augment import AugmentedSequence, augmentation_throughput  # noqa: E402
-from fkp_helpers.keypoints import IMAGE_SIZE, N_KEYPOINTS  # noqa: E402
+from fkp_helpers.data import IMAGE_SIZE, N_KEYPOINTS  # noqa: E402
+from fkp_helpers.training import MaskedMSE, build_vgg  # noqa: E402
 
 MODES = {
     "none": dict(augment=False, workers=1, use_multiprocessing=False),
@@ -34,21 +34,10 @@ def random_faces(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return images, rng.uniform(20, 76, (n, N_KEYPOINTS, 2)).astype(np.float32)
 
 
-def compiled_vgg() -> keras.Model | None:
-    """``fkp_helpers.models.build_vgg()`` compiled with the project's masked loss if present, else mse; None if absent."""
-    try:
-        models = importlib.import_module("fkp_helpers.models")
-    except ImportError:
-        return None
-    if not hasattr(models, "build_vgg"):
-        return None
-    model = models.build_vgg()
-    try:
-        train = importlib.import_module("fkp_helpers.train")
-        loss = train.MaskedMSE() if hasattr(train, "MaskedMSE") else getattr(train, "masked_mse", "mse")
-    except ImportError:
-        loss = "mse"
-    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=loss, jit_compile=False)
+def compiled_vgg() -> keras.Model:
+    """The thesis VGG compiled with the project's masked loss."""
+    model = build_vgg()
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=MaskedMSE(), jit_compile=False)
     return model
 
 
@@ -76,9 +65,6 @@ def bench_pipeline(n: int, batch_size: int) -> None:
 def bench_training(n: int, batch_size: int, repeats: int, modes: list[str]) -> None:
     """Print one VGG epoch's time in each mode (order rotated each repeat, best of ``repeats``) and the ratio to none."""
     model = compiled_vgg()
-    if model is None:
-        print("fkp_helpers.models.build_vgg not found: training benchmark skipped")
-        return
     images, keypoints = random_faces(n, seed=1)
     epoch_seconds(model, images[: 4 * batch_size], keypoints[: 4 * batch_size], batch_size, **MODES["none"])
     names = ["none"] + [m for m in modes if m != "none"]

@@ -16,8 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fkp_helpers.datasets import CACHE_DIR_NAME, find_kaggle_file, load_training_set, resolve_data_dir
-from fkp_helpers.kaggle_io import read_csv_bytes, read_training
+from fkp_helpers.data import (
+    CACHE_DIR_NAME,
+    find_kaggle_file,
+    load_training_set,
+    read_csv_bytes,
+    read_training,
+    resolve_data_dir,
+)
 from fkp_helpers.profiles import get_profile
 
 

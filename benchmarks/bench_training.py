@@ -69,8 +69,16 @@ def measure(model_name: str, batch_size: int, input_kind: str, jit: bool, warmup
     import numpy as np
     import tensorflow as tf
 
-    from fkp_helpers.models import build_small_cnn, build_vgg, count_flops
-    from fkp_helpers.train import ArrayBatches, MaskedMAE, MaskedMSE, MaskedRMSE, make_optimizer
+    from fkp_helpers.training import (
+        ArrayBatches,
+        MaskedMAE,
+        MaskedMSE,
+        MaskedRMSE,
+        build_small_cnn,
+        build_vgg,
+        count_flops,
+        make_optimizer,
+    )
 
     keras.utils.set_random_seed(0)
     model = (build_vgg if model_name == "vgg" else build_small_cnn)(mixed_precision=mixed_precision)
@@ -108,7 +116,7 @@ def measure(model_name: str, batch_size: int, input_kind: str, jit: bool, warmup
 def measure_predict(batch_size: int, n_images: int) -> dict:
     import numpy as np
 
-    from fkp_helpers.models import build_vgg, count_flops
+    from fkp_helpers.training import build_vgg, count_flops
 
     model = build_vgg()
     x = np.random.default_rng(0).random((n_images, 96, 96, 1), dtype=np.float32)

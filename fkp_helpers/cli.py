@@ -58,13 +58,13 @@ def run_command(args: argparse.Namespace) -> int:
         publish_run(args.run_dir)
         return 0
     if args.command == "synth":
-        from fkp_helpers.synth import SynthSpec, generate_fkp_synth
+        from fkp_helpers.data.synth import SynthSpec, generate_fkp_synth
 
         generate_fkp_synth(args.out_dir, SynthSpec(args.n_train, args.n_test, args.seed, args.label_noise_px))
         print(f"wrote FKP-synth to {args.out_dir}")
         return 0
-    from fkp_helpers.datasets import RAW_DIR
-    from fkp_helpers.kaggle_download import download_competition, verify_official_copies
+    from fkp_helpers.data.datasets import RAW_DIR
+    from fkp_helpers.data.kaggle_download import download_competition, verify_official_copies
 
     if args.command == "download":
         return download_competition(args.dest or RAW_DIR)

@@ -8,11 +8,10 @@ from typing import Sequence
 import matplotlib
 import matplotlib.axes
 import matplotlib.figure
-
 import matplotlib.pyplot as plt
 import numpy as np
 
-from fkp_helpers.keypoints import FLIP_PAIRS, KEYPOINT_NAMES
+from fkp_helpers.data.keypoints import FLIP_PAIRS, KEYPOINT_NAMES
 
 LEFT_COLOUR, RIGHT_COLOUR, CENTRE_COLOUR = "tab:red", "tab:cyan", "gold"
 

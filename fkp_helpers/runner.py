@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from fkp_helpers.datasets import PROJECT_ROOT, resolve_data_dir
+from fkp_helpers.data.datasets import PROJECT_ROOT, resolve_data_dir
 from fkp_helpers.profiles import get_profile
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fkp_helpers.kaggle_io import read_keypoint_labels, read_lookup_table, write_atomically
-from fkp_helpers.keypoints import ALWAYS_LABELLED_INDEX, IMAGE_SIZE
-from fkp_helpers.shapes import procrustes_mean, similarity_transform
-from fkp_helpers.synth_model import MODEL_PATH, pattern_to_string
+from fkp_helpers.data.kaggle_io import read_keypoint_labels, read_lookup_table, write_atomically
+from fkp_helpers.data.keypoints import ALWAYS_LABELLED_INDEX, IMAGE_SIZE
+from fkp_helpers.data.shapes import procrustes_mean, similarity_transform
+from fkp_helpers.data.synth_model import MODEL_PATH, pattern_to_string
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_LABELS = REPO.parent / "shared" / "data" / "kaggle-fkp-labels"

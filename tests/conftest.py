@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fkp_helpers.synth import SynthSpec, generate_fkp_synth
+from fkp_helpers.data.synth import SynthSpec, generate_fkp_synth
 
 REAL_LABELS_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "kaggle-fkp-labels"
 

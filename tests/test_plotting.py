@@ -4,7 +4,8 @@ matplotlib.use("Agg")
 
 import numpy as np
 
-from fkp_helpers.eda_plots import (
+from fkp_helpers.eda.missing_labels import missing_counts, missing_patterns, strategy_spread
+from fkp_helpers.eda.plots import (
     plot_coordinate_histograms,
     plot_correlation_heatmap,
     plot_mean_shape,
@@ -12,7 +13,6 @@ from fkp_helpers.eda_plots import (
     plot_pattern_matrix,
     plot_strategy_spread,
 )
-from fkp_helpers.missing_labels import missing_counts, missing_patterns, strategy_spread
 from fkp_helpers.plotting import face_grid, figure_path, keypoint_colours, save_figure
 
 

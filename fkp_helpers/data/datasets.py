@@ -1,0 +1,197 @@
+"""Where a run's data comes from: the real Kaggle files in ``data/raw`` if present, else generated FKP-synth.
+
+Parsed arrays are cached as ``.npz`` files keyed by the source file's hash, so a second load takes a fraction of a
+second and a changed source file is never served stale.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from fkp_helpers.data.kaggle_io import (
+    KaggleFormatError,
+    TestSet,
+    TrainingSet,
+    read_lookup_table,
+    read_sample_submission,
+    read_test,
+    read_training,
+)
+from fkp_helpers.profiles import Profile
+from fkp_helpers.data.synth import INFO_FILE, TRUTH_FILE, SynthSpec, generate_fkp_synth
+
+PROJECT_ROOT = Path(os.environ.get("FKP_ROOT", Path(__file__).resolve().parents[2]))
+RAW_DIR = PROJECT_ROOT / "data" / "raw"
+SYNTH_ROOT = PROJECT_ROOT / "data" / "fkp-synth"
+KAGGLE_FILES = {"training": ("training.zip", "training.csv"), "test": ("test.zip", "test.csv"),
+                "lookup": ("IdLookupTable.csv",), "sample": ("SampleSubmission.csv",)}
+CACHE_DIR_NAME = ".fkp_cache"
+
+
+@dataclass(frozen=True)
+class SynthTruth:
+    """What FKP-synth knows and Kaggle hides: test labels, noise-free positions, pose and brightness per image."""
+
+    label_noise_px: float
+    test_keypoints: np.ndarray
+    test_true_keypoints: np.ndarray
+    test_pose_angle_deg: np.ndarray
+    test_brightness: np.ndarray
+    train_true_keypoints: np.ndarray
+    train_pose_angle_deg: np.ndarray
+    train_brightness: np.ndarray
+
+
+@dataclass(frozen=True)
+class SeriesData:
+    """Everything the notebooks read: training and test sets, lookup table, sample submission, and provenance."""
+
+    train: TrainingSet
+    test: TestSet
+    lookup: pd.DataFrame
+    sample_submission: pd.DataFrame
+    source: str
+    """``"kaggle"`` or ``"fkp-synth"``."""
+    description: str
+    data_dir: Path
+    synth_truth: SynthTruth | None
+
+
+def find_kaggle_file(data_dir: Path, role: str) -> Path | None:
+    """The first existing file for ``role`` (``training``, ``test``, ``lookup``, ``sample``) in ``data_dir``."""
+    return next((data_dir / name for name in KAGGLE_FILES[role] if (data_dir / name).is_file()), None)
+
+
+def missing_kaggle_files(data_dir: Path) -> list[str]:
+    """Roles whose file is absent from ``data_dir``, written as the file names a user should provide."""
+    return [" or ".join(names) for role, names in KAGGLE_FILES.items() if find_kaggle_file(data_dir, role) is None]
+
+
+def synth_dir_for(profile: Profile, seed: int = 0) -> Path:
+    """Folder of the FKP-synth data set used by ``profile``."""
+    return SYNTH_ROOT / f"train{profile.synth_train}-test{profile.synth_test}-seed{seed}"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None, profile: Profile, seed: int = 0, progress: bool = True) -> Path:
+    """The folder a run reads: ``data_dir`` if given; else ``data/raw`` if it holds the Kaggle files; else FKP-synth,
+    generated once for the profile and reused."""
+    if data_dir is not None:
+        data_dir = Path(data_dir)
+        if not data_dir.is_dir():
+            raise FileNotFoundError(f"{data_dir}: no such data folder")
+        missing = missing_kaggle_files(data_dir)
+        if missing:
+            raise FileNotFoundError(f"{data_dir}: missing {', '.join(missing)}")
+        return data_dir
+    if RAW_DIR.is_dir() and any(RAW_DIR.iterdir()):
+        missing = missing_kaggle_files(RAW_DIR)
+        if missing:
+            raise FileNotFoundError(
+                f"{RAW_DIR} holds some Kaggle files but not {', '.join(missing)}; add them (see `fkp download`) "
+                "or empty the folder to use FKP-synth"
+            )
+        return RAW_DIR
+    return ensure_synth(synth_dir_for(profile, seed), SynthSpec(profile.synth_train, profile.synth_test, seed), progress)
+
+
+def ensure_synth(folder: Path, spec: SynthSpec, progress: bool = True) -> Path:
+    """Generate FKP-synth into ``folder`` unless it is already complete (generation is atomic: temp folder, rename)."""
+    if (folder / INFO_FILE).is_file():
+        return folder
+    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        generate_fkp_synth(tmp, spec, progress=progress)
+        tmp.rename(folder)
+    except OSError:
+        if not (folder / INFO_FILE).is_file():  # another process did not win the race either
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def file_digest(path: Path) -> str:
+    """BLAKE2b hex digest of a file's bytes."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "blake2b").hexdigest()
+
+
+def cached_arrays(path: Path, reader: Callable[[Path], object], fields: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """``fields`` of ``reader(path)`` as arrays, from an ``.npz`` cache beside ``path`` keyed by its content hash."""
+    cache = path.parent / CACHE_DIR_NAME / f"{path.name}.{file_digest(path)[:24]}.npz"
+    if cache.is_file():
+        with np.load(cache) as stored:
+            return {name: stored[name] for name in fields}
+    parsed = reader(path)
+    arrays = {name: getattr(parsed, name) for name in fields}
+    try:
+        cache.parent.mkdir(exist_ok=True)
+        tmp = cache.with_name(f".{cache.stem}.tmp-{os.getpid()}.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only data folder just goes without a cache
+    return arrays
+
+
+def load_training_set(path: Path) -> TrainingSet:
+    """Kaggle training file, cached."""
+    return TrainingSet(**cached_arrays(path, read_training, ("images", "keypoints")))
+
+
+def load_test_set(path: Path) -> TestSet:
+    """Kaggle test file, cached."""
+    return TestSet(**cached_arrays(path, read_test, ("image_ids", "images")))
+
+
+def load_synth_truth(data_dir: Path) -> SynthTruth | None:
+    """The hidden truth of an FKP-synth folder, or None for real Kaggle data."""
+    if not (data_dir / TRUTH_FILE).is_file():
+        return None
+    info = json.loads((data_dir / INFO_FILE).read_text())
+    with np.load(data_dir / TRUTH_FILE) as truth:
+        return SynthTruth(label_noise_px=float(info["label_noise_px"]),
+                          **{name: truth[name] for name in SynthTruth.__dataclass_fields__ if name != "label_noise_px"})
+
+
+def describe_source(data_dir: Path, truth: SynthTruth | None, n_train: int, n_test: int) -> str:
+    """One sentence saying which data a run used."""
+    if truth is None:
+        return f"the real Kaggle files in {data_dir} ({n_train} training rows, {n_test} test images)"
+    info = json.loads((data_dir / INFO_FILE).read_text())
+    return (f"FKP-synth, the generated stand-in in Kaggle's file format (seed {info['seed']}, {n_train} training rows, "
+            f"{n_test} test images, label jitter {info['label_noise_px']:g} px), not the real Kaggle images")
+
+
+def load_series_data(data_dir: str | os.PathLike) -> SeriesData:
+    """Read every file a run needs from ``data_dir`` (see :func:`resolve_data_dir`), with named errors."""
+    data_dir = Path(data_dir)
+    missing = missing_kaggle_files(data_dir)
+    if missing:
+        raise KaggleFormatError(data_dir, f"missing {', '.join(missing)}")
+    train = load_training_set(find_kaggle_file(data_dir, "training"))
+    test = load_test_set(find_kaggle_file(data_dir, "test"))
+    lookup = read_lookup_table(find_kaggle_file(data_dir, "lookup"))
+    unknown = sorted(set(lookup["ImageId"]) - set(test.image_ids.tolist()))
+    if unknown:
+        raise KaggleFormatError(find_kaggle_file(data_dir, "lookup"), f"asks for ImageIds not in the test file: {unknown[:5]}")
+    truth = load_synth_truth(data_dir)
+    return SeriesData(
+        train=train,
+        test=test,
+        lookup=lookup,
+        sample_submission=read_sample_submission(find_kaggle_file(data_dir, "sample")),
+        source="kaggle" if truth is None else "fkp-synth",
+        description=describe_source(data_dir, truth, len(train), len(test)),
+        data_dir=data_dir,
+        synth_truth=truth,
+    )

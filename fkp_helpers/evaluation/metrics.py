@@ -1,0 +1,324 @@
+"""Evaluation metrics for keypoint regression: RMSE/MAE in pixels, per keypoint and subset, PCK and NME.
+
+Every function takes ``predicted`` and ``truth`` as ``(N, 15, 2)`` pixel arrays. ``truth`` has NaN where a keypoint
+is not labelled: such a keypoint is never scored. ``predicted`` must be finite everywhere (a ``ValueError`` names
+the first non-finite value). When nothing is left to score (all labels missing, or no row with both eye centres
+for the inter-ocular variants) a metric returns NaN rather than raising, so that a table can show the gap.
+
+Kaggle's metric is the RMSE over coordinates: x and y errors count separately, so
+``rmse_px = sqrt(mean(dx**2 and dy**2))``, which is the root-mean-square point distance divided by sqrt(2).
+Distance-based metrics (PCK, NME) use the Euclidean distance between predicted and true points.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from fkp_helpers.data.keypoints import KEYPOINT_NAMES, N_KEYPOINTS, SUBSETS, keypoint_index
+
+LEFT_EYE, RIGHT_EYE = keypoint_index("left_eye_center"), keypoint_index("right_eye_center")
+DEFAULT_PCK_RADII_PX: tuple[float, ...] = (2.0, 4.0)
+DEFAULT_PCK_FRACTIONS: tuple[float, ...] = (0.05, 0.1)
+NOISE_FLOOR_ROW = "label noise floor"
+
+
+# ---------------------------------------------------------------------------------------------------------- checking
+def check_keypoint_arrays(predicted: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both arrays as float64 ``(N, 15, 2)``; raises ValueError on a shape mismatch or a non-finite prediction."""
+    predicted, truth = np.asarray(predicted, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    if truth.ndim != 3 or truth.shape[1:] != (N_KEYPOINTS, 2):
+        raise ValueError(f"truth must have shape (N, {N_KEYPOINTS}, 2), got {truth.shape}")
+    if predicted.shape != truth.shape:
+        raise ValueError(f"predicted has shape {predicted.shape} but truth has shape {truth.shape}")
+    finite = np.isfinite(predicted)
+    if not finite.all():
+        row, k, axis = map(int, np.argwhere(~finite)[0])
+        raise ValueError(
+            f"predictions must be finite: row {row}, {KEYPOINT_NAMES[k]}_{'xy'[axis]} is {predicted[row, k, axis]}"
+        )
+    return predicted, truth
+
+
+def labelled_mask(truth: np.ndarray) -> np.ndarray:
+    """``(N, 15)`` True where a keypoint is labelled (both x and y present)."""
+    return ~np.isnan(np.asarray(truth, dtype=np.float64)).any(axis=-1)
+
+
+def _mean_or_nan(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else float("nan")
+
+
+# ------------------------------------------------------------------------------------------------------ pixel errors
+def point_distances(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """``(N, 15)`` Euclidean distance in pixels between predicted and true points, NaN where unlabelled."""
+    predicted, truth = check_keypoint_arrays(predicted, truth)
+    return np.sqrt(((predicted - truth) ** 2).sum(axis=-1))
+
+
+def squared_coordinate_errors(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """``(N, 15)`` mean of ``dx**2`` and ``dy**2`` per point (the contribution to Kaggle's RMSE), NaN where unlabelled."""
+    predicted, truth = check_keypoint_arrays(predicted, truth)
+    return ((predicted - truth) ** 2).mean(axis=-1)
+
+
+def rmse_px(predicted: np.ndarray, truth: np.ndarray, keypoints: Sequence[int] | np.ndarray | None = None) -> float:
+    """Kaggle's RMSE in pixels over all labelled coordinates (of the given keypoint indices); NaN if none is labelled."""
+    squared = squared_coordinate_errors(predicted, truth)
+    if keypoints is not None:
+        squared = squared[:, np.asarray(keypoints)]
+    return float(np.sqrt(_mean_or_nan(squared[~np.isnan(squared)])))
+
+
+def mae_px(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """Mean absolute coordinate error in pixels over all labelled coordinates; NaN if none is labelled."""
+    predicted, truth = check_keypoint_arrays(predicted, truth)
+    errors = np.abs(predicted - truth)
+    return _mean_or_nan(errors[~np.isnan(errors)])
+
+
+def per_keypoint_rmse(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """``(15,)`` RMSE in pixels of each keypoint over the rows where it is labelled (NaN for a never-labelled one)."""
+    squared = squared_coordinate_errors(predicted, truth)
+    return np.array([np.sqrt(_mean_or_nan(column[~np.isnan(column)])) for column in squared.T])
+
+
+def per_keypoint_errors(predicted: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
+    """One row a keypoint: ``rmse_px``, its standard error ``rmse_se_px`` and ``n_labelled``.
+
+    The standard error is the delta-method one, ``se(mean squared error) / (2 * rmse)``, over the labelled rows
+    (NaN with fewer than 2 labelled rows).
+    """
+    squared = squared_coordinate_errors(predicted, truth)
+    labelled = ~np.isnan(squared)
+    n = labelled.sum(axis=0)
+    rmse = per_keypoint_rmse(predicted, truth)
+    se = np.full(N_KEYPOINTS, np.nan)
+    for k in np.flatnonzero(n >= 2):
+        values = squared[labelled[:, k], k]
+        se_mse = values.std(ddof=1) / np.sqrt(n[k])
+        se[k] = se_mse / (2 * rmse[k]) if rmse[k] > 0 else 0.0
+    return pd.DataFrame({"rmse_px": rmse, "rmse_se_px": se, "n_labelled": n}, index=pd.Index(KEYPOINT_NAMES, name="keypoint"))
+
+
+def subset_rmse(
+    predicted: np.ndarray, truth: np.ndarray, subsets: Mapping[str, np.ndarray] = SUBSETS
+) -> dict[str, float]:
+    """RMSE in pixels of each named keypoint subset (default: ``keypoints.SUBSETS``)."""
+    return {name: rmse_px(predicted, truth, index) for name, index in subsets.items()}
+
+
+def per_image_rmse(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """``(N,)`` RMSE in pixels of each image over its labelled coordinates; NaN for an image with no label."""
+    squared = squared_coordinate_errors(predicted, truth)
+    counts = (~np.isnan(squared)).sum(axis=1)
+    totals = np.nansum(squared, axis=1)
+    return np.where(counts > 0, np.sqrt(totals / np.maximum(counts, 1)), np.nan)
+
+
+def best_and_worst(errors: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the ``n`` smallest errors (best first) and the ``n`` largest (worst first), NaN errors skipped."""
+    errors = np.asarray(errors, dtype=np.float64)
+    valid = np.flatnonzero(~np.isnan(errors))
+    ordered = valid[np.argsort(errors[valid], kind="stable")]
+    return ordered[:n], ordered[::-1][:n]
+
+
+def error_by_bins(covariate: np.ndarray, errors: np.ndarray, n_bins: int = 5) -> pd.DataFrame:
+    """Errors grouped into ``n_bins`` equal-count bins of ``covariate``: bin range, count, mean error and its SE.
+
+    Rows where either value is NaN are skipped. One row a bin, in increasing covariate order.
+    """
+    covariate, errors = np.asarray(covariate, dtype=np.float64), np.asarray(errors, dtype=np.float64)
+    if covariate.shape != errors.shape:
+        raise ValueError(f"covariate has shape {covariate.shape} but errors have shape {errors.shape}")
+    keep = ~(np.isnan(covariate) | np.isnan(errors))
+    covariate, errors = covariate[keep], errors[keep]
+    order = np.argsort(covariate, kind="stable")
+    rows = []
+    for part in np.array_split(order, min(n_bins, len(order))) if len(order) else []:
+        values = errors[part]
+        rows.append({
+            "low": covariate[part].min(), "high": covariate[part].max(), "centre": float(np.median(covariate[part])),
+            "n": len(part), "mean_error": values.mean(),
+            "se": values.std(ddof=1) / np.sqrt(len(part)) if len(part) > 1 else np.nan,
+        })
+    return pd.DataFrame(rows, columns=["low", "high", "centre", "n", "mean_error", "se"])
+
+
+def eye_line_angle_deg(keypoints: np.ndarray) -> np.ndarray:
+    """``(N,)`` in-plane head roll in degrees: the angle of the line from the right to the left eye centre."""
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    across = keypoints[:, LEFT_EYE] - keypoints[:, RIGHT_EYE]
+    return np.degrees(np.arctan2(across[:, 1], across[:, 0]))
+
+
+# ------------------------------------------------------------------------------------------------------ PCK and NME
+def inter_ocular_distance(truth: np.ndarray) -> np.ndarray:
+    """``(N,)`` true distance between left and right eye centres in pixels; NaN where either eye is unlabelled."""
+    truth = np.asarray(truth, dtype=np.float64)
+    return np.sqrt(((truth[:, LEFT_EYE] - truth[:, RIGHT_EYE]) ** 2).sum(axis=-1))
+
+
+def _normalised_distances(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Labelled point distances divided by their row's inter-ocular distance, rows without both eyes left out (1-D)."""
+    distances = point_distances(predicted, truth)
+    iod = inter_ocular_distance(truth)
+    usable = iod > 0  # False for NaN (an eye missing) and for degenerate zero distances
+    normalised = distances[usable] / iod[usable, None]
+    return normalised[~np.isnan(normalised)]
+
+
+def pck(predicted: np.ndarray, truth: np.ndarray, radius_px: float) -> float:
+    """Fraction of labelled keypoints predicted within ``radius_px`` pixels (Euclidean, ``<=``); NaN if none labelled."""
+    distances = point_distances(predicted, truth)
+    distances = distances[~np.isnan(distances)]
+    return _mean_or_nan(distances <= radius_px)
+
+
+def pck_iod(predicted: np.ndarray, truth: np.ndarray, fraction: float) -> float:
+    """Fraction of labelled keypoints within ``fraction`` x the true inter-ocular distance of their face.
+
+    Rows without both eye centres labelled are excluded; NaN if no row is left.
+    """
+    return _mean_or_nan(_normalised_distances(predicted, truth) <= fraction)
+
+
+def pck_curve(predicted: np.ndarray, truth: np.ndarray, thresholds: Sequence[float], normalised: bool = False) -> np.ndarray:
+    """PCK at each threshold: radii in pixels, or (``normalised=True``) fractions of the inter-ocular distance."""
+    if normalised:
+        distances = _normalised_distances(predicted, truth)
+    else:
+        distances = point_distances(predicted, truth)
+        distances = distances[~np.isnan(distances)]
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    if distances.size == 0:
+        return np.full(thresholds.shape, np.nan)
+    return (distances[None, :] <= thresholds[:, None]).mean(axis=1)
+
+
+def per_keypoint_pck(predicted: np.ndarray, truth: np.ndarray, radius_px: float) -> np.ndarray:
+    """``(15,)`` fraction of each keypoint's labelled rows predicted within ``radius_px``; NaN if never labelled."""
+    distances = point_distances(predicted, truth)
+    return np.array([_mean_or_nan(column[~np.isnan(column)] <= radius_px) for column in distances.T])
+
+
+def nme_iod(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """Normalised mean error: mean over labelled keypoints of distance / true inter-ocular distance.
+
+    Rows without both eye centres labelled are excluded; NaN if no row is left. A fraction (0.05 = 5 % of the IOD).
+    """
+    return _mean_or_nan(_normalised_distances(predicted, truth))
+
+
+# ---------------------------------------------------------------------------------------------------------- tables
+def metric_row(
+    predicted: np.ndarray,
+    truth: np.ndarray,
+    pck_radii_px: Sequence[float] = DEFAULT_PCK_RADII_PX,
+    pck_fractions: Sequence[float] = DEFAULT_PCK_FRACTIONS,
+    per_keypoint: bool = True,
+) -> dict[str, float]:
+    """Every metric of one model's predictions, named as the columns of :func:`evaluation_table`."""
+    row = {"rmse_px": rmse_px(predicted, truth), "mae_px": mae_px(predicted, truth)}
+    row.update({f"rmse_{name}_px": value for name, value in subset_rmse(predicted, truth).items() if name != "all_15"})
+    row.update({f"pck_{r:g}px": pck(predicted, truth, r) for r in pck_radii_px})
+    row.update({f"pck_{f:g}iod": pck_iod(predicted, truth, f) for f in pck_fractions})
+    row["nme_iod"] = nme_iod(predicted, truth)
+    if per_keypoint:
+        row.update({f"rmse_{name}_px": v for name, v in zip(KEYPOINT_NAMES, per_keypoint_rmse(predicted, truth))})
+    return row
+
+
+def _iod_per_labelled_point(truth: np.ndarray) -> np.ndarray:
+    """The true inter-ocular distance repeated once for each labelled keypoint of rows that have both eyes (1-D)."""
+    iod = inter_ocular_distance(truth)
+    usable = iod > 0
+    return np.repeat(iod[usable], labelled_mask(truth)[usable].sum(axis=1))
+
+
+def _rayleigh_cdf(radius: np.ndarray, noise_px: float) -> np.ndarray:
+    radius = np.asarray(radius, dtype=np.float64)
+    return np.ones_like(radius) if noise_px == 0 else 1 - np.exp(-(radius**2) / (2 * noise_px**2))
+
+
+def noise_floor_pck_curve(
+    truth: np.ndarray, noise_px: float, thresholds: Sequence[float], normalised: bool = False
+) -> np.ndarray:
+    """The PCK curve a perfect model would reach against labels with Gaussian noise ``noise_px`` per coordinate."""
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    if normalised:
+        iod = _iod_per_labelled_point(truth)
+        if iod.size == 0:
+            return np.full(thresholds.shape, np.nan)
+        return _rayleigh_cdf(thresholds[:, None] * iod[None, :], noise_px).mean(axis=1)
+    if not labelled_mask(truth).any():
+        return np.full(thresholds.shape, np.nan)
+    return _rayleigh_cdf(thresholds, noise_px)
+
+
+def noise_floor_row(
+    truth: np.ndarray,
+    noise_px: float,
+    pck_radii_px: Sequence[float] = DEFAULT_PCK_RADII_PX,
+    pck_fractions: Sequence[float] = DEFAULT_PCK_FRACTIONS,
+    per_keypoint: bool = True,
+) -> dict[str, float]:
+    """Expected metrics of a perfect model scored against labels carrying Gaussian noise of ``noise_px`` per coordinate.
+
+    With independent N(0, s^2) noise on each coordinate, the point error is Rayleigh(s): RMSE = s,
+    MAE = s*sqrt(2/pi), P(d <= r) = 1 - exp(-r^2 / (2 s^2)), E[d] = s*sqrt(pi/2). No model can beat these on
+    average, so they are the floor to read the other rows against. Uses the same labelled keypoints as the metrics.
+    """
+    if noise_px < 0:
+        raise ValueError(f"noise_px must be >= 0, got {noise_px}")
+    s = float(noise_px)
+    labelled = labelled_mask(truth)
+
+    def when(labels: np.ndarray, value: float) -> float:
+        return value if labels.any() else float("nan")
+
+    row = {"rmse_px": when(labelled, s), "mae_px": when(labelled, s * np.sqrt(2 / np.pi))}
+    row.update({f"rmse_{name}_px": when(labelled[:, index], s) for name, index in SUBSETS.items() if name != "all_15"})
+    px_curve = noise_floor_pck_curve(truth, s, pck_radii_px)
+    row.update({f"pck_{r:g}px": float(v) for r, v in zip(pck_radii_px, px_curve)})
+    iod_curve = noise_floor_pck_curve(truth, s, pck_fractions, normalised=True)
+    row.update({f"pck_{f:g}iod": float(v) for f, v in zip(pck_fractions, iod_curve)})
+    row["nme_iod"] = _mean_or_nan(s * np.sqrt(np.pi / 2) / _iod_per_labelled_point(truth))
+    if per_keypoint:
+        row.update({f"rmse_{name}_px": when(labelled[:, k], s) for k, name in enumerate(KEYPOINT_NAMES)})
+    return row
+
+
+def evaluation_table(
+    predictions_by_model: Mapping[str, np.ndarray],
+    truth: np.ndarray,
+    noise_floor: float | None = None,
+    pck_radii_px: Sequence[float] = DEFAULT_PCK_RADII_PX,
+    pck_fractions: Sequence[float] = DEFAULT_PCK_FRACTIONS,
+    per_keypoint: bool = True,
+) -> pd.DataFrame:
+    """One row a model (index ``model``), every metric a column; with ``noise_floor`` (pixels of label noise per
+    coordinate, known on FKP-synth) a last row ``"label noise floor"`` holds what a perfect model would score.
+
+    Columns: ``rmse_px`` (Kaggle's metric, all 15 keypoints), ``mae_px``, ``rmse_always_labelled_4_px``,
+    ``rmse_other_11_px``, ``pck_<r>px``, ``pck_<f>iod``, ``nme_iod``, then (``per_keypoint``) ``rmse_<keypoint>_px``.
+    """
+    rows = {
+        name: metric_row(predicted, truth, pck_radii_px, pck_fractions, per_keypoint)
+        for name, predicted in predictions_by_model.items()
+    }
+    if noise_floor is not None:
+        if NOISE_FLOOR_ROW in rows:
+            raise ValueError(f"a model may not be called {NOISE_FLOOR_ROW!r}")
+        rows[NOISE_FLOOR_ROW] = noise_floor_row(truth, noise_floor, pck_radii_px, pck_fractions, per_keypoint)
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "model"
+    return table
+
+
+def table_records(table: pd.DataFrame) -> list[dict]:
+    """The rows of a metrics table as JSON-ready dicts (index as the first field, NaN as None)."""
+    records = table.reset_index().to_dict(orient="records")
+    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()} for r in records]

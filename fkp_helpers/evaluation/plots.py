@@ -1,0 +1,88 @@
+"""Figures of notebook 04: per-keypoint errors with error bars, PCK curves, and error against image properties.
+
+Each function returns a matplotlib Figure; writing it is ``plotting.save_figure``'s job.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import matplotlib.figure
+import matplotlib.pyplot as plt
+import numpy as np
+
+import fkp_helpers.evaluation.metrics as metrics
+from fkp_helpers.data.keypoints import KEYPOINT_NAMES
+
+CONFIDENCE_Z = 1.96
+"""Error bars span +-1.96 standard errors (95 % under a normal approximation)."""
+
+
+def per_keypoint_error_bars(
+    predictions_by_model: Mapping[str, np.ndarray], truth: np.ndarray, noise_floor: float | None = None
+) -> matplotlib.figure.Figure:
+    """Horizontal grouped bars: RMSE in pixels of each keypoint for each model, with 95 % error bars."""
+    names = list(predictions_by_model)
+    height = 0.8 / max(1, len(names))
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(KEYPOINT_NAMES) + 1.2))
+    positions = np.arange(len(KEYPOINT_NAMES))
+    for i, name in enumerate(names):
+        errors = metrics.per_keypoint_errors(predictions_by_model[name], truth)
+        ax.barh(positions + (i - (len(names) - 1) / 2) * height, errors["rmse_px"], height=height,
+                xerr=CONFIDENCE_Z * errors["rmse_se_px"].fillna(0), capsize=2, label=name)
+    if noise_floor is not None:
+        ax.axvline(noise_floor, color="black", linestyle="--", linewidth=1, label="label noise floor")
+    ax.set_yticks(positions, [n.replace("_", " ") for n in KEYPOINT_NAMES], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("RMSE (pixels), 95 % interval")
+    ax.set_title("Validation error per keypoint")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def pck_curves(
+    predictions_by_model: Mapping[str, np.ndarray],
+    truth: np.ndarray,
+    max_radius_px: float = 10.0,
+    max_fraction: float = 0.25,
+    noise_floor: float | None = None,
+) -> matplotlib.figure.Figure:
+    """PCK against the radius in pixels (left) and as a fraction of the inter-ocular distance (right)."""
+    radii = np.linspace(0, max_radius_px, 101)
+    fractions = np.linspace(0, max_fraction, 101)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for name, predicted in predictions_by_model.items():
+        left.plot(radii, metrics.pck_curve(predicted, truth, radii), label=name)
+        right.plot(fractions, metrics.pck_curve(predicted, truth, fractions, normalised=True), label=name)
+    if noise_floor is not None:
+        style = dict(color="black", linestyle="--", linewidth=1, label="perfect model, noisy labels")
+        left.plot(radii, metrics.noise_floor_pck_curve(truth, noise_floor, radii), **style)
+        right.plot(fractions, metrics.noise_floor_pck_curve(truth, noise_floor, fractions, normalised=True), **style)
+    left.set_xlabel("radius (pixels)")
+    right.set_xlabel("radius / inter-ocular distance")
+    left.set_ylabel("fraction of labelled keypoints within radius (PCK)")
+    for ax in (left, right):
+        ax.set_ylim(0, 1.01)
+        ax.grid(alpha=0.3)
+    right.legend(fontsize=8, loc="lower right")
+    fig.suptitle("PCK curves on the validation split")
+    fig.tight_layout()
+    return fig
+
+
+def error_against(
+    covariates: Mapping[str, np.ndarray], errors: np.ndarray, n_bins: int = 6, error_label: str = "per-image RMSE (px)"
+) -> matplotlib.figure.Figure:
+    """One panel per image property: each image's error (dots) and the mean error in equal-count bins (+-1.96 SE)."""
+    fig, axes = plt.subplots(1, len(covariates), figsize=(4.5 * len(covariates), 3.6), squeeze=False, sharey=True)
+    for ax, (name, values) in zip(axes[0], covariates.items()):
+        ax.scatter(values, errors, s=4, alpha=0.3, color="tab:gray")
+        binned = metrics.error_by_bins(values, errors, n_bins)
+        ax.errorbar(binned["centre"], binned["mean_error"], yerr=CONFIDENCE_Z * binned["se"].fillna(0),
+                    color="tab:red", marker="o", capsize=3, label=f"mean in {len(binned)} equal-count bins")
+        ax.set_xlabel(name)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(error_label)
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,47 @@
+"""The training stage (notebook 03): networks, the masked loss, optimizers, callbacks, the loop and the sweep.
+
+Each module holds one concern; the names below are the stage's public API, importable from here.
+"""
+from fkp_helpers.training.batches import ArrayBatches
+from fkp_helpers.training.callbacks import BestModelCheckpoint, EpochLogger, MonitorStateBackup, ProgressPrinter
+from fkp_helpers.training.loop import TrainingResult, compile_model, read_history, train_model
+from fkp_helpers.training.losses import (
+    MONITOR,
+    PLATEAU_MONITOR,
+    MaskedMAE,
+    MaskedMSE,
+    MaskedRMSE,
+    masked_mae,
+    masked_mse,
+    masked_rmse_px,
+)
+from fkp_helpers.training.model_files import load_model, save_model_atomically
+from fkp_helpers.training.models import (
+    COORDINATE_CENTRE,
+    COORDINATE_SCALE,
+    INPUT_SHAPE,
+    MIXED_PRECISION_POLICY,
+    N_OUTPUTS,
+    bfloat16_is_native,
+    build_mean_shape_model,
+    build_small_cnn,
+    build_vgg,
+    copy_model,
+    count_flops,
+    layer_table,
+    mean_shape,
+    model_inputs,
+    model_targets,
+    predict_keypoints,
+)
+from fkp_helpers.training.optimizers import (
+    DEFAULT_LEARNING_RATES,
+    OPTIMIZER_NAMES,
+    exponential_decay,
+    learning_rate_of,
+    make_optimizer,
+    step_decay,
+)
+from fkp_helpers.training.reporting import plot_training_curves, results_table, write_results_json
+from fkp_helpers.training.reproducibility import EpochSeeds, set_reproducible
+from fkp_helpers.training.sweep import lr_sweep

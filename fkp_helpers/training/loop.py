@@ -1,0 +1,218 @@
+"""The training loop: one resumable, reproducible run of a model with the masked loss.
+
+Targets are ``(N, 30)`` pixels with NaN for a missing label (``fkp_helpers.training.losses``).
+
+Reproducibility: ``train_model`` calls ``set_reproducible(seed)`` (Python/NumPy/TF seeds and TF op determinism),
+shuffles array data with a generator seeded by ``(seed, epoch)``, and at the start of every epoch resets the state of
+each random layer (dropout) to a value derived from ``(seed, epoch)``. So the same model weights, data, profile and
+seed give the same history on the same machine, also after a run is killed and resumed from its
+``BackupAndRestore`` backup. Residual nondeterminism: results may differ between machines, CPU instruction sets,
+thread counts or TF/oneDNN versions (different float summation orders); an augmentation dataset is only as
+repeatable as its own seeding (it is told the epoch through ``set_epoch(epoch)`` if it has that method); after a
+resume, EarlyStopping/ReduceLROnPlateau/checkpoint bookkeeping is restored from a side file, but a kill between that
+file and the backup being written (the same epoch end) can leave them one epoch apart.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from fkp_helpers.training.batches import ArrayBatches
+from fkp_helpers.training.callbacks import BestModelCheckpoint, EpochLogger, MonitorStateBackup, ProgressPrinter
+from fkp_helpers.training.losses import MONITOR, PLATEAU_MONITOR, MaskedMAE, MaskedMSE, MaskedRMSE
+from fkp_helpers.training.optimizers import DEFAULT_LEARNING_RATES, make_optimizer
+from fkp_helpers.training.reproducibility import EpochSeeds, set_reproducible
+
+
+def compile_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | str, learning_rate: float | None = None) -> keras.Model:
+    """Compile with the masked loss (normalised units) and the pixel metrics ``masked_mae``, ``masked_rmse_px``."""
+    if isinstance(optimizer, str):
+        optimizer = make_optimizer(optimizer, learning_rate)
+    model.compile(optimizer=optimizer, loss=MaskedMSE(), metrics=[MaskedMAE(), MaskedRMSE()], jit_compile=False)
+    return model
+
+
+@dataclass
+class TrainingResult:
+    """What one training run produced. Epochs are counted from 1; all errors are in pixels."""
+
+    name: str
+    optimizer: str
+    learning_rate: float
+    history: pd.DataFrame = field(repr=False)
+    best_epoch: int
+    best_val_rmse_px: float
+    seconds_per_epoch: float
+    """Median wall time of an epoch, validation included."""
+    images_per_second: float
+    """Median training throughput (images through forward+backward per second), validation excluded."""
+    train_images: int | None
+    epochs_run: int
+    model_path: Path | None
+    history_path: Path
+    model: keras.Model | None = field(default=None, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-friendly numbers of this run."""
+        return {
+            "name": self.name,
+            "optimizer": self.optimizer,
+            "learning_rate": self.learning_rate,
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "best_val_rmse_px": self.best_val_rmse_px,
+            "seconds_per_epoch": self.seconds_per_epoch,
+            "images_per_second": self.images_per_second,
+            "train_images": self.train_images,
+            "model_path": None if self.model_path is None else str(self.model_path),
+            "history_path": str(self.history_path),
+        }
+
+
+def read_history(path: str | os.PathLike) -> pd.DataFrame:
+    """A CSVLogger history as a DataFrame with ``epoch`` counted from 1 (Keras writes it from 0)."""
+    history = pd.read_csv(path)
+    history["epoch"] = history["epoch"] + 1
+    return history.drop_duplicates("epoch", keep="last").reset_index(drop=True)
+
+
+def _train_image_count(data: Any, batch_size: int | None) -> int | None:
+    for attribute in ("num_samples", "n_samples"):
+        if isinstance(getattr(data, attribute, None), (int, np.integer)):
+            return int(getattr(data, attribute))
+    size = getattr(data, "batch_size", batch_size)
+    return len(data) * int(size) if size else None
+
+
+def _resume_epoch(backup_dir: Path) -> int | None:
+    metadata = backup_dir / "training_metadata.json"
+    return int(json.loads(metadata.read_text())["epoch"]) if metadata.is_file() else None
+
+
+def train_model(
+    model: keras.Model,
+    train_data: tuple[np.ndarray, np.ndarray] | keras.utils.PyDataset,
+    val_data: tuple[np.ndarray, np.ndarray],
+    optimizer_name: str,
+    run_dir: str | os.PathLike,
+    name: str,
+    epochs: int,
+    seed: int = 0,
+    *,
+    batch_size: int = 64,
+    learning_rate: float | None = None,
+    lr_schedule: Callable[[int, float], float] | None = None,
+    reduce_lr_patience: int | None = 5,
+    reduce_lr_factor: float = 0.5,
+    early_stopping_patience: int | None = 10,
+    progress_every: int = 1,
+    save_best: bool = True,
+    extra_callbacks: Sequence[keras.callbacks.Callback] = (),
+    validation_batch_size: int = 128,
+) -> TrainingResult:
+    """Train ``model`` (compiled here with the masked loss), resumable, writing ``run_dir/models/<name>.keras``
+    (the best epoch by validation RMSE, saved atomically) and ``run_dir/histories/<name>.csv``.
+
+    ``train_data`` is ``(x, y)`` arrays (x float ``(N, 96, 96, 1)`` in [0, 1], y ``(N, 30)`` pixels, NaN missing),
+    shuffled by ``(seed, epoch)``, or a PyDataset that batches and shuffles itself (given the epoch through
+    ``set_epoch`` if it has it). ``lr_schedule`` (e.g. ``step_decay``) replaces ReduceLROnPlateau. A run killed
+    mid-way resumes from its last finished epoch on the next call with the same arguments
+    (``run_dir/backups/<name>``). On return the model holds the best epoch's weights (if ``save_best``).
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    set_reproducible(seed)
+    run_dir = Path(run_dir)
+    model_path = run_dir / "models" / f"{name}.keras"
+    history_path = run_dir / "histories" / f"{name}.csv"
+    backup_dir = run_dir / "backups" / name
+    history_path.parent.mkdir(parents=True, exist_ok=True)
+
+    if isinstance(train_data, (tuple, list)):
+        train_data = ArrayBatches(*train_data, batch_size=batch_size, shuffle=True, seed=seed)
+    x_val, y_val = val_data
+    initial_lr = DEFAULT_LEARNING_RATES.get(optimizer_name.lower()) if learning_rate is None else float(learning_rate)
+    optimizer = make_optimizer(optimizer_name, learning_rate)
+    compile_model(model, optimizer)
+
+    resume_epoch = _resume_epoch(backup_dir)
+    best_so_far = None
+    if resume_epoch is not None and history_path.is_file():
+        previous = pd.read_csv(history_path)
+        previous = previous[previous["epoch"] < resume_epoch]
+        previous.to_csv(history_path, index=False)
+        if MONITOR in previous and len(previous):
+            best_so_far = float(previous[MONITOR].min())
+    elif resume_epoch is None:
+        history_path.unlink(missing_ok=True)
+
+    callbacks: list[keras.callbacks.Callback] = [EpochSeeds(seed, train_data)]
+    if lr_schedule is not None:
+        callbacks.append(keras.callbacks.LearningRateScheduler(lr_schedule))
+    callbacks.append(EpochLogger(_train_image_count(train_data, batch_size)))
+    monitored: dict[str, keras.callbacks.Callback] = {}
+    if reduce_lr_patience is not None and lr_schedule is None:
+        monitored["reduce_lr"] = keras.callbacks.ReduceLROnPlateau(
+            monitor=PLATEAU_MONITOR, factor=reduce_lr_factor, patience=reduce_lr_patience, mode="min"
+        )
+    if early_stopping_patience is not None:
+        monitored["early_stopping"] = keras.callbacks.EarlyStopping(
+            monitor=MONITOR, patience=early_stopping_patience, mode="min"
+        )
+    if save_best:
+        monitored["checkpoint"] = BestModelCheckpoint(model_path, best=best_so_far)
+    callbacks += list(monitored.values())
+    callbacks += [
+        MonitorStateBackup(backup_dir / "monitor_state.json", monitored, resume_epoch),
+        keras.callbacks.CSVLogger(str(history_path), append=resume_epoch is not None),
+        ProgressPrinter(name, progress_every),
+        *extra_callbacks,
+        keras.callbacks.BackupAndRestore(str(backup_dir), save_freq="epoch", delete_checkpoint=True),
+    ]
+
+    tf_logger = tf.get_logger()
+    previous_level = tf_logger.level
+    tf_logger.setLevel("ERROR")  # each run traces fresh functions; TF's "retracing" warning is expected here
+    try:
+        model.fit(
+            train_data,
+            validation_data=(x_val, y_val),
+            validation_batch_size=validation_batch_size,
+            epochs=epochs,
+            shuffle=False,
+            callbacks=callbacks,
+            verbose=0,
+        )
+    finally:
+        tf_logger.setLevel(previous_level)
+    model._initial_epoch = None  # set by BackupAndRestore on a resume; a later fit must start afresh
+    if backup_dir.parent.is_dir() and not any(backup_dir.parent.iterdir()):
+        backup_dir.parent.rmdir()
+
+    history = read_history(history_path)
+    best_row = history.loc[history[MONITOR].idxmin()]
+    if save_best and model_path.is_file():
+        model.load_weights(model_path)
+    return TrainingResult(
+        name=name,
+        optimizer=optimizer_name.lower(),
+        learning_rate=initial_lr,
+        history=history,
+        best_epoch=int(best_row["epoch"]),
+        best_val_rmse_px=float(best_row[MONITOR]),
+        seconds_per_epoch=float(history["seconds"].median()),
+        images_per_second=float(history["train_images_per_second"].median()),
+        train_images=_train_image_count(train_data, batch_size),
+        epochs_run=len(history),
+        model_path=model_path if save_best and model_path.is_file() else None,
+        history_path=history_path,
+        model=model,
+    )

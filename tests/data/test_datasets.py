@@ -1,0 +1,68 @@
+import shutil
+
+import numpy as np
+import pytest
+
+from fkp_helpers.data import datasets
+from fkp_helpers.data.datasets import cached_arrays, load_series_data, missing_kaggle_files, resolve_data_dir
+from fkp_helpers.data.kaggle_io import KaggleFormatError, read_training
+from fkp_helpers.profiles import get_profile
+
+
+def test_cache_is_used_and_keyed_by_content(tiny_synth_dir, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(tiny_synth_dir, folder, ignore=shutil.ignore_patterns(".fkp_cache"))
+    calls = []
+
+    def reader(path):
+        calls.append(path)
+        return read_training(path)
+
+    first = cached_arrays(folder / "training.zip", reader, ("images", "keypoints"))
+    second = cached_arrays(folder / "training.zip", reader, ("images", "keypoints"))
+    assert len(calls) == 1
+    assert np.array_equal(first["images"], second["images"])
+    np.testing.assert_array_equal(first["keypoints"], second["keypoints"])
+    # a changed source file is re-read, never served stale
+    (folder / "training.zip").write_bytes((tiny_synth_dir / "training.zip").read_bytes()[:-10] + b"0" * 10)
+    with pytest.raises(KaggleFormatError):
+        cached_arrays(folder / "training.zip", reader, ("images", "keypoints"))
+
+
+def test_load_series_data_names_missing_files(tiny_synth_dir, tmp_path):
+    shutil.copytree(tiny_synth_dir, tmp_path / "d")
+    (tmp_path / "d" / "test.zip").unlink()
+    assert missing_kaggle_files(tmp_path / "d") == ["test.zip or test.csv"]
+    with pytest.raises(KaggleFormatError, match="missing test.zip or test.csv"):
+        load_series_data(tmp_path / "d")
+
+
+def test_resolve_prefers_real_files_and_refuses_partial_sets(tmp_path, monkeypatch, tiny_synth_dir):
+    raw = tmp_path / "raw"
+    monkeypatch.setattr(datasets, "RAW_DIR", raw)
+    monkeypatch.setattr(datasets, "SYNTH_ROOT", tmp_path / "synth")
+    smoke = get_profile("smoke")
+    generated = resolve_data_dir(None, smoke, progress=False)
+    assert generated.parent == tmp_path / "synth" and (generated / "training.zip").is_file()
+    stamp = (generated / "training.zip").stat().st_mtime_ns
+    assert resolve_data_dir(None, smoke, progress=False) == generated
+    assert (generated / "training.zip").stat().st_mtime_ns == stamp, "generated once, then reused"
+    raw.mkdir()
+    shutil.copy(tiny_synth_dir / "training.zip", raw)
+    with pytest.raises(FileNotFoundError, match="holds some Kaggle files but not test.zip or test.csv"):
+        resolve_data_dir(None, smoke)
+    for name in ("test.zip", "IdLookupTable.csv", "SampleSubmission.csv"):
+        shutil.copy(tiny_synth_dir / name, raw)
+    assert resolve_data_dir(None, smoke) == raw
+    data = load_series_data(raw)
+    assert data.source == "kaggle" and data.synth_truth is None and "real Kaggle files" in data.description
+
+
+def test_lookup_asking_for_unknown_images_is_named(tiny_synth_dir, tmp_path):
+    folder = tmp_path / "d"
+    shutil.copytree(tiny_synth_dir, folder)
+    lookup = folder / "IdLookupTable.csv"
+    next_row = lookup.read_bytes().count(b"\r\n")
+    lookup.write_bytes(lookup.read_bytes() + f"{next_row},999,nose_tip_x\r\n".encode())
+    with pytest.raises(KaggleFormatError, match="IdLookupTable.csv: asks for ImageIds not in the test file: \\[999\\]"):
+        load_series_data(folder)

@@ -1,0 +1,53 @@
+"""The evaluation figures draw what they are given (one line or bar series per model)."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from fkp_helpers.data.keypoints import KEYPOINT_NAMES
+from fkp_helpers.evaluation import metrics
+from fkp_helpers.evaluation import plots as evaluation_plots
+
+
+@pytest.fixture
+def predictions_and_truth():
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(20, 76, size=(40, 15, 2))
+    truth[:20, 2:] = np.nan  # half the rows have only the first two keypoints (both eyes)
+    models = {"good": truth + rng.normal(0, 1, truth.shape), "bad": truth + rng.normal(0, 3, truth.shape)}
+    models = {name: np.where(np.isnan(p), 48.0, p) for name, p in models.items()}
+    return models, truth
+
+
+def test_per_keypoint_error_bars(predictions_and_truth):
+    models, truth = predictions_and_truth
+    fig = evaluation_plots.per_keypoint_error_bars(models, truth, noise_floor=1.0)
+    ax = fig.axes[0]
+    assert len(ax.containers) >= 2  # one bar container per model (plus error-bar containers)
+    bars = [c for c in ax.containers if isinstance(c, matplotlib.container.BarContainer)]
+    assert [len(b) for b in bars] == [len(KEYPOINT_NAMES)] * 2
+    widths = [bar.get_width() for bar in bars[1]]
+    np.testing.assert_allclose(widths, metrics.per_keypoint_rmse(models["bad"], truth))
+    plt.close(fig)
+
+
+def test_pck_curves(predictions_and_truth):
+    models, truth = predictions_and_truth
+    fig = evaluation_plots.pck_curves(models, truth, noise_floor=1.0)
+    left, right = fig.axes
+    assert [line.get_label() for line in left.lines] == ["good", "bad", "perfect model, noisy labels"]
+    x, y = left.lines[0].get_data()
+    np.testing.assert_allclose(y, metrics.pck_curve(models["good"], truth, x))
+    assert y[0] == 0 and np.all(np.diff(y) >= 0)
+    plt.close(fig)
+
+
+def test_error_against(predictions_and_truth):
+    models, truth = predictions_and_truth
+    errors = metrics.per_image_rmse(models["good"], truth)
+    fig = evaluation_plots.error_against({"brightness": np.arange(40.0), "roll (deg)": np.linspace(-10, 10, 40)}, errors, 4)
+    assert len(fig.axes) == 2 and fig.axes[0].get_xlabel() == "brightness"
+    plt.close(fig)

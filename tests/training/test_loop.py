@@ -1,0 +1,93 @@
+"""Tests for fkp_helpers.training.loop and sweep: determinism, resume, checkpoints, results files, the sweep."""
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from fkp_helpers.training.loop import train_model
+from fkp_helpers.training.losses import MaskedMSE
+from fkp_helpers.training.model_files import load_model
+from fkp_helpers.training.models import build_vgg, copy_model
+from fkp_helpers.training.reporting import results_table, write_results_json
+from fkp_helpers.training.reproducibility import set_reproducible
+from fkp_helpers.training.sweep import lr_sweep
+
+
+def weights_equal(a: keras.Model, b: keras.Model) -> bool:
+    return all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+
+
+def test_same_seed_same_history_and_weights(data, initial_model, tmp_path, metric_columns):
+    train, val = data
+    runs = [train_model(copy_model(initial_model), train, val, "adam", tmp_path / f"run{i}", "tiny", epochs=2,
+                        seed=0, batch_size=8) for i in range(2)]
+    assert runs[0].history[metric_columns].equals(runs[1].history[metric_columns])
+    assert weights_equal(runs[0].model, runs[1].model)
+
+
+def test_a_killed_run_resumes_to_the_same_result(data, initial_model, tmp_path, metric_columns):
+    train, val = data
+    settings = dict(epochs=4, seed=0, batch_size=8, save_best=False)
+    straight = train_model(copy_model(initial_model), train, val, "adam", tmp_path / "straight", "tiny", **settings)
+
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt("killed")
+
+    with pytest.raises(KeyboardInterrupt):
+        train_model(copy_model(initial_model), train, val, "adam", tmp_path / "killed", "tiny",
+                    extra_callbacks=[Kill()], **settings)
+    backup = tmp_path / "killed" / "backups" / "tiny"
+    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 2
+    resumed = train_model(copy_model(initial_model), train, val, "adam", tmp_path / "killed", "tiny", **settings)
+    assert list(resumed.history["epoch"]) == [1, 2, 3, 4]
+    assert resumed.history[metric_columns].equals(straight.history[metric_columns])
+    assert weights_equal(resumed.model, straight.model)
+    assert not backup.exists()
+
+
+def test_best_model_file_round_trips_and_the_results_are_written(data, initial_model, tmp_path):
+    train, val = data
+    result = train_model(copy_model(initial_model), train, val, "adam", tmp_path, "tiny", epochs=3, batch_size=8)
+    assert result.model_path == tmp_path / "models" / "tiny.keras"
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["tiny.keras"]
+    assert result.history_path.is_file() and len(result.history) == result.epochs_run == 3
+    assert result.best_val_rmse_px == pytest.approx(result.history["val_masked_rmse_px"].min())
+    assert result.seconds_per_epoch > 0 and result.images_per_second > 0 and result.train_images == len(train[0])
+    loaded = load_model(result.model_path)
+    x_val = val[0]
+    np.testing.assert_array_equal(loaded.predict(x_val, verbose=0), result.model.predict(x_val, verbose=0))
+    assert isinstance(loaded.loss, MaskedMSE)
+    table = results_table([result], extra_rows={"floor": {"best_val_rmse_px": 3.5}})
+    assert table.loc["tiny", "best_epoch"] == result.best_epoch and table.loc["floor", "best_val_rmse_px"] == 3.5
+    assert str(table["best_epoch"].dtype) == "Int64"
+    saved = json.loads(write_results_json([result], tmp_path / "training_results.json", profile="test").read_text())
+    assert saved["profile"] == "test" and saved["runs"]["tiny"]["best_val_rmse_px"] == result.best_val_rmse_px
+
+
+def test_a_mixed_precision_model_trains_with_the_masked_loss(data, tmp_path):
+    train, val = data
+    set_reproducible(0)
+    model = build_vgg(width_multiplier=0.125, dense_units=(16,), mixed_precision=True, name="tiny_bf16")
+    result = train_model(model, train, val, "adam", tmp_path, "tiny_bf16", epochs=1, batch_size=8, save_best=False)
+    assert np.isfinite(result.history[["loss", "val_masked_rmse_px"]].to_numpy()).all()
+    assert result.model.predict(val[0], verbose=0).dtype == np.float32
+
+
+def test_lr_sweep_returns_one_row_per_learning_rate_and_reuses_identical_runs(data, initial_model, tmp_path):
+    train, val = data
+    table = lr_sweep(initial_model, train, val, [1e-3, 2e-3], epochs=1, run_dir=tmp_path, batch_size=8)
+    assert list(table["learning_rate"]) == [1e-3, 2e-3]
+    assert list(table["source"]) == ["sweep_adam_lr0.001", "sweep_adam_lr0.002"]
+    assert (tmp_path / "histories" / "sweep_adam_lr0.002.csv").is_file()
+    assert not (tmp_path / "models").exists()
+    longer = train_model(copy_model(initial_model), train, val, "adam", tmp_path, "adam", epochs=2, batch_size=8,
+                         save_best=False)
+    reused = lr_sweep(initial_model, train, val, [1e-3], epochs=1, run_dir=tmp_path, batch_size=8, reuse=[longer])
+    assert reused.loc[0, "source"] == "adam"
+    columns = ["best_epoch", "best_val_rmse_px", "final_train_rmse_px", "final_val_rmse_px"]
+    assert reused[columns].equals(table[columns].iloc[:1])

@@ -1,0 +1,165 @@
+"""Tests for fkp_helpers.models: architectures, pixel outputs, the mean-shape floor, FLOPs, saving and loading."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from fkp_helpers.training.model_files import load_model, save_model_atomically
+from fkp_helpers.training.models import (
+    bfloat16_is_native,
+    build_mean_shape_model,
+    build_small_cnn,
+    build_vgg,
+    copy_model,
+    count_flops,
+    layer_table,
+    mean_shape,
+    model_inputs,
+    model_targets,
+    predict_keypoints,
+)
+
+VGG_PARAMETERS = 2_738_878
+
+
+@pytest.fixture(scope="module")
+def vgg() -> keras.Model:
+    return build_vgg()
+
+
+@pytest.fixture(scope="module")
+def tiny() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return build_vgg(width_multiplier=0.125, dense_units=(16,), name="tiny")
+
+
+def test_vgg_has_the_thesis_parameter_count_and_pixel_output(vgg):
+    assert vgg.count_params() == VGG_PARAMETERS
+    assert vgg.output_shape == (None, 30)
+    assert vgg.input_shape == (None, 96, 96, 1)
+    assert [layer.name for layer in vgg.layers if isinstance(layer, keras.layers.Conv2D)] == [
+        "block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2",
+        "block3_conv1", "block3_conv2", "block3_conv3", "block4_conv1", "block4_conv2", "block4_conv3",
+    ]
+    assert vgg.get_layer("flatten").output.shape == (None, 5 * 5 * 256)
+
+
+def test_layer_table_lists_every_layer_with_its_parameters(vgg):
+    table = layer_table(vgg)
+    assert table["parameters"].sum() == VGG_PARAMETERS
+    assert table.loc["block1_conv1", "output shape"] == "(94, 94, 32)"
+    assert table.loc["to_pixels", "type"] == "Rescaling" and table.loc["to_pixels", "parameters"] == 0
+
+
+def test_vgg_options_change_width_depth_and_normalisation():
+    narrow = build_vgg(width_multiplier=0.5)
+    assert narrow.get_layer("block4_conv1").kernel.shape[-1] == 128
+    shallow = build_vgg(filters=(32, 64), convs_per_block=(1, 1), paddings=("valid", "valid"))
+    assert sum(isinstance(layer, keras.layers.Conv2D) for layer in shallow.layers) == 2
+    normed = build_vgg(batch_norm=True)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in normed.layers)
+    assert normed.get_layer("block1_conv1").use_bias is False
+    assert normed.output_shape == (None, 30)
+    with pytest.raises(ValueError, match="one entry per block"):
+        build_vgg(filters=(32, 64), convs_per_block=(2, 2, 3))
+
+
+def test_mixed_precision_keeps_parameters_and_a_float32_output():
+    model = build_vgg(mixed_precision=True)
+    assert model.count_params() == VGG_PARAMETERS
+    assert model.get_layer("block1_conv1").compute_dtype == "bfloat16"
+    assert model.get_layer("block1_conv1").kernel.dtype == "float32"
+    assert model.get_layer("normalised_keypoints").compute_dtype == "float32"
+    assert model.output.dtype == "float32" and build_small_cnn(mixed_precision=True).output.dtype == "float32"
+    assert isinstance(bfloat16_is_native(), bool)
+
+
+def test_output_is_pixels_around_the_centre(tiny):
+    model = copy_model(tiny)
+    head = model.get_layer("normalised_keypoints")
+    head.set_weights([np.zeros_like(w) for w in head.get_weights()])
+    np.testing.assert_array_equal(model.predict(np.zeros((2, 96, 96, 1)), verbose=0), np.full((2, 30), 48.0))
+    head.set_weights([head.get_weights()[0], np.ones(30)])  # normalised +1 is the right/bottom edge
+    np.testing.assert_array_equal(model.predict(np.zeros((1, 96, 96, 1)), verbose=0), np.full((1, 30), 96.0))
+
+
+def test_small_cnn_is_the_three_conv_two_dense_baseline():
+    model = build_small_cnn()
+    assert model.output_shape == (None, 30)
+    assert sum(isinstance(layer, keras.layers.Conv2D) for layer in model.layers) == 3
+    assert sum(isinstance(layer, keras.layers.Dense) for layer in model.layers) == 3  # two hidden + output
+    assert count_flops(model) < count_flops(build_vgg()) / 5
+
+
+def test_mean_shape_is_nan_aware_and_the_mean_model_predicts_it():
+    targets = np.array([[10.0] * 30, [20.0] * 30, [np.nan] * 30], dtype=np.float32)
+    targets[0, 5] = np.nan
+    mean = mean_shape(targets)
+    assert mean[5] == 20.0 and mean[0] == 15.0
+    np.testing.assert_array_equal(mean_shape(targets.reshape(3, 15, 2)), mean)
+    model = build_mean_shape_model(targets)
+    images = np.random.default_rng(0).random((4, 96, 96, 1), dtype=np.float32)
+    np.testing.assert_allclose(model.predict(images, verbose=0), np.tile(mean, (4, 1)))
+    assert model.count_params() == 60 and not model.trainable_weights
+    with pytest.raises(ValueError, match=r"coordinate column\(s\) \[0\]"):
+        mean_shape(np.where(np.arange(30) == 0, np.nan, 1.0)[None, :])
+
+
+def test_count_flops_is_two_macs_of_convolutions_and_dense_layers(vgg):
+    per_layer = count_flops(vgg, per_layer=True)
+    assert per_layer["block1_conv1"] == 2 * 94 * 94 * 3 * 3 * 1 * 32
+    assert per_layer["block4_conv3"] == 2 * 10 * 10 * 3 * 3 * 256 * 256  # "same" padding, before pooling
+    assert per_layer["dense1"] == 2 * 6400 * 128
+    assert count_flops(vgg) == sum(per_layer.values()) == 984_233_984
+
+
+def test_inputs_targets_and_predicted_keypoints_have_the_public_shapes(tiny):
+    images = np.full((3, 96, 96), 255, dtype=np.uint8)
+    x = model_inputs(images)
+    assert x.shape == (3, 96, 96, 1) and x.dtype == np.float32 and x.max() == 1.0
+    keypoints = np.zeros((3, 15, 2), dtype=np.float32)
+    keypoints[0, 1] = (5.0, 7.0)
+    y = model_targets(keypoints)
+    assert y.shape == (3, 30) and tuple(y[0, 2:4]) == (5.0, 7.0)
+    assert predict_keypoints(tiny, images).shape == (3, 15, 2)
+    with pytest.raises(ValueError, match="96, 96"):
+        model_inputs(np.zeros((2, 48, 48), dtype=np.uint8))
+
+
+def test_copy_model_has_the_same_weights_and_is_independent(tiny):
+    clone = copy_model(tiny)
+    for a, b in zip(tiny.get_weights(), clone.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    clone.get_layer("block1_conv1").kernel.assign(np.zeros((3, 3, 1, 4)))
+    assert np.any(tiny.get_layer("block1_conv1").kernel.numpy() != 0)
+
+
+def test_save_is_atomic_and_load_round_trips_in_safe_mode(tiny, tmp_path):
+    path = save_model_atomically(tiny, tmp_path / "models" / "tiny.keras")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["tiny.keras"]
+    loaded = load_model(path)
+    x = np.random.default_rng(1).random((4, 96, 96, 1), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), tiny.predict(x, verbose=0))
+    with pytest.raises(ValueError, match=r"\.keras"):
+        save_model_atomically(tiny, tmp_path / "tiny.h5")
+    with pytest.raises(FileNotFoundError, match="no model file"):
+        load_model(tmp_path / "missing.keras")
+
+
+def test_a_failed_save_leaves_the_old_file_and_no_temporary_file(tiny, tmp_path, monkeypatch):
+    path = save_model_atomically(tiny, tmp_path / "tiny.keras")
+    before = path.read_bytes()
+
+    def broken_save(filepath, *args, **kwargs):
+        Path(filepath).write_bytes(b"partial")
+        raise OSError("disk full")
+
+    model = copy_model(tiny)
+    monkeypatch.setattr(model, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_model_atomically(model, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.keras"]

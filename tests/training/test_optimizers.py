@@ -1,0 +1,40 @@
+"""Tests for fkp_helpers.training.optimizers: the study's optimizer settings and the schedules."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from fkp_helpers.training.loop import train_model
+from fkp_helpers.training.models import copy_model
+from fkp_helpers.training.optimizers import exponential_decay, learning_rate_of, make_optimizer, step_decay
+
+
+def test_optimizers_have_the_requested_settings():
+    sgd = make_optimizer("sgd", learning_rate=0.05)
+    assert learning_rate_of(sgd) == pytest.approx(0.05) and sgd.momentum == 0.9 and sgd.nesterov is True
+    adam = make_optimizer("Adam")
+    assert learning_rate_of(adam) == pytest.approx(1e-3)
+    assert (adam.beta_1, adam.beta_2, adam.epsilon) == (0.9, 0.999, 1e-8)
+    with pytest.raises(ValueError, match="sgd, adam"):
+        make_optimizer("rmsprop")
+
+
+def test_a_built_optimizer_applies_the_learning_rate_set():
+    variable = keras.Variable(np.zeros(3, dtype=np.float32))
+    sgd = make_optimizer("sgd", learning_rate=0.05)
+    sgd.build([variable])
+    assert learning_rate_of(sgd) == pytest.approx(0.05)
+    sgd.apply_gradients([(np.ones(3, dtype=np.float32), variable)])
+    # Nesterov momentum, first step from zero velocity: w -= lr * g * (1 + momentum).
+    np.testing.assert_allclose(variable.numpy(), -0.05 * 1.9 * np.ones(3), rtol=1e-6)
+
+
+def test_schedules_and_the_scheduler_callback_set_the_learning_rate(data, initial_model, tmp_path):
+    assert step_decay(0.01, drop=0.5, epochs_per_drop=2)(5, 0.0) == pytest.approx(0.0025)
+    assert exponential_decay(0.01, rate=0.1)(10, 0.0) == pytest.approx(0.01 * np.exp(-1.0))
+    train, val = data
+    result = train_model(copy_model(initial_model), train, val, "sgd", tmp_path, "scheduled", epochs=2,
+                         batch_size=8, learning_rate=0.01, lr_schedule=step_decay(0.01, 0.5, 1), save_best=False)
+    np.testing.assert_allclose(result.history["learning_rate"], [0.01, 0.005], rtol=1e-6)
+    assert learning_rate_of(result.model.optimizer) == pytest.approx(0.005)
