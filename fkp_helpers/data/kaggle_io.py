@@ -110,7 +110,7 @@ def _data_line_spans(raw: bytes, path: Path, header: tuple[str, ...]) -> list[tu
     return spans[1:]
 
 
-def _split_lines(raw: bytes, path: Path, header: tuple[str, ...]) -> list[bytes]:
+def split_csv_lines(raw: bytes, path: Path, header: tuple[str, ...]) -> list[bytes]:
     """Data lines of a small CSV, header checked."""
     return [raw[start:end] for start, end in _data_line_spans(raw, path, header)]
 
@@ -205,7 +205,7 @@ def read_training(path: str | os.PathLike) -> TrainingSet:
 def read_keypoint_labels(path: str | os.PathLike) -> np.ndarray:
     """Read a CSV holding only the 30 coordinate columns of ``training.csv`` into ``(N, 15, 2)`` float32."""
     path = Path(path)
-    lines = _split_lines(read_csv_bytes(path), path, COORDINATE_COLUMNS)
+    lines = split_csv_lines(read_csv_bytes(path), path, COORDINATE_COLUMNS)
     for i, line in enumerate(lines):
         if line.count(b",") != len(COORDINATE_COLUMNS) - 1:
             raise KaggleFormatError(path, f"expected {len(COORDINATE_COLUMNS)} fields, found {line.count(b',') + 1}", i + 2)
@@ -242,7 +242,7 @@ def _check_unique(ids: np.ndarray, path: Path, column: str) -> None:
 def read_lookup_table(path: str | os.PathLike) -> pd.DataFrame:
     """Read ``IdLookupTable.csv`` as a frame ``RowId, ImageId, FeatureName`` (RowIds 1..n in order)."""
     path = Path(path)
-    lines = _split_lines(read_csv_bytes(path), path, LOOKUP_HEADER)
+    lines = split_csv_lines(read_csv_bytes(path), path, LOOKUP_HEADER)
     row_ids, image_ids, features = [], [], []
     known = set(COORDINATE_COLUMNS)
     for i, line in enumerate(lines):
@@ -274,7 +274,7 @@ def _check_row_ids(row_ids: np.ndarray, path: Path) -> None:
 def read_sample_submission(path: str | os.PathLike) -> pd.DataFrame:
     """Read ``SampleSubmission.csv`` (``RowId,Location``) with RowIds checked to run 1..n."""
     path = Path(path)
-    lines = _split_lines(read_csv_bytes(path), path, SUBMISSION_HEADER)
+    lines = split_csv_lines(read_csv_bytes(path), path, SUBMISSION_HEADER)
     row_ids, locations = [], []
     for i, line in enumerate(lines):
         parts = line.split(b",")

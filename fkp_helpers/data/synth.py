@@ -7,9 +7,11 @@ the mouth outline. Labels get a recorded Gaussian jitter (``label_noise_px``), s
 """
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -265,7 +267,8 @@ def _pose_angle_deg(shapes: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(across[:, 1], across[:, 0]))
 
 
-def _lookup_frame(feature_sets: list[list[str]], image_ids: np.ndarray) -> pd.DataFrame:
+def lookup_frame(feature_sets: list[list[str]], image_ids: np.ndarray) -> pd.DataFrame:
+    """Kaggle's lookup table: one row per (test image, feature it asks for), RowIds 1..n in order."""
     rows = [(image_id, feature) for image_id, features in zip(image_ids, feature_sets) for feature in features]
     frame = pd.DataFrame(rows, columns=["ImageId", "FeatureName"])
     frame.insert(0, "RowId", np.arange(1, len(frame) + 1))
@@ -307,29 +310,39 @@ def generate_fkp_synth(
     test_images = _render_all(test_true, rng, "FKP-synth test faces", progress, workers)
     test_labels = _jitter(test_true, rng, spec.label_noise_px)
     image_ids = np.arange(1, spec.n_test + 1)
-    lookup = _lookup_frame(feature_sets, image_ids)
+    lookup = lookup_frame(feature_sets, image_ids)
 
     write_zipped_csv(out_dir / "training.zip", "training.csv", encode_training_csv(train_images, train_labels))
     write_zipped_csv(out_dir / "test.zip", "test.csv", encode_test_csv(image_ids, test_images))
     write_atomically(out_dir / "IdLookupTable.csv", encode_lookup_table(lookup))
     write_atomically(out_dir / "SampleSubmission.csv", encode_submission(lookup["RowId"].to_numpy(), np.zeros(len(lookup))))
-    _write_truth(out_dir / TRUTH_FILE, train_true, train_images, test_true, test_labels, test_images, image_ids)
+    write_truth(out_dir / TRUTH_FILE, train_true, train_images, test_true, test_labels, test_images, image_ids)
     write_atomically(out_dir / INFO_FILE, (json.dumps({"generator": "FKP-synth", **asdict(spec)}, indent=1) + "\n").encode())
     return out_dir
 
 
-def _write_truth(path: Path, train_true, train_images, test_true, test_labels, test_images, image_ids) -> None:
+def write_truth(path: Path, train_true: np.ndarray, train_images: np.ndarray, test_true: np.ndarray,
+                test_labels: np.ndarray, test_images: np.ndarray, image_ids: np.ndarray) -> None:
     """The hidden truth: noise-free positions, test labels, and per-image pose and appearance for error analysis."""
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.npz")
-    np.savez_compressed(
-        tmp,
-        train_true_keypoints=train_true.astype(np.float32),
-        train_pose_angle_deg=_pose_angle_deg(train_true),
-        train_brightness=train_images.mean(axis=(1, 2)),
-        test_image_ids=image_ids,
-        test_true_keypoints=test_true.astype(np.float32),
-        test_keypoints=test_labels.astype(np.float32),
-        test_pose_angle_deg=_pose_angle_deg(test_true),
-        test_brightness=test_images.mean(axis=(1, 2)),
-    )
-    os.replace(tmp, path)
+    _write_npz(path, {
+        "train_true_keypoints": train_true.astype(np.float32),
+        "train_pose_angle_deg": _pose_angle_deg(train_true),
+        "train_brightness": train_images.mean(axis=(1, 2)),
+        "test_image_ids": image_ids,
+        "test_true_keypoints": test_true.astype(np.float32),
+        "test_keypoints": test_labels.astype(np.float32),
+        "test_pose_angle_deg": _pose_angle_deg(test_true),
+        "test_brightness": test_images.mean(axis=(1, 2)),
+    })
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """A compressed ``.npz`` with fixed member times (same arrays, same bytes), written atomically."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, array in arrays.items():
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            member.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(member, "w", force_zip64=True) as handle:
+                np.lib.format.write_array(handle, np.asanyarray(array), allow_pickle=False)
+    write_atomically(path, buffer.getvalue())
