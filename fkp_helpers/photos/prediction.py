@@ -1,0 +1,38 @@
+"""Keypoints of every face of every photo: crop all faces, one model call per batch, map back to the photos."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from fkp_helpers.data.keypoints import N_KEYPOINTS
+from fkp_helpers.evaluation.tta import PredictFn, predict_with_flip_tta
+from fkp_helpers.photos.framing import crop_faces, frames_from_boxes, frames_from_keypoints, to_photo
+from fkp_helpers.training.models import predict_keypoints
+
+
+def model_predict_fn(model: keras.Model) -> PredictFn:
+    """A ``PredictFn`` for a keypoint model: uint8 crops ``(N, 96, 96)`` in, ``(N, 15, 2)`` frame pixels out."""
+    return lambda images: predict_keypoints(model, images)
+
+
+def predict_in_frames(grays: list[np.ndarray], frames: list[np.ndarray], predict_fn: PredictFn,
+                      flip_tta: bool = True) -> list[np.ndarray]:
+    """Keypoints ``(n_i, 15, 2)`` in photo pixels for each photo's frames ``(n_i, 2, 3)``: one batch for all faces."""
+    if not frames:
+        return []
+    crops = np.concatenate([crop_faces(gray, photo_frames) for gray, photo_frames in zip(grays, frames)])
+    if len(crops) == 0:
+        return [np.zeros((0, N_KEYPOINTS, 2)) for _ in frames]
+    in_frame = predict_with_flip_tta(predict_fn, crops) if flip_tta else np.asarray(predict_fn(crops), dtype=np.float64)
+    counts = np.cumsum([len(photo_frames) for photo_frames in frames])[:-1]
+    return [to_photo(points, photo_frames) for points, photo_frames in zip(np.split(in_frame, counts), frames)]
+
+
+def locate_keypoints(grays: list[np.ndarray], boxes: list[np.ndarray], predict_fn: PredictFn, flip_tta: bool = True,
+                     second_pass: bool = True) -> list[np.ndarray]:
+    """Keypoints ``(n_i, 15, 2)`` in photo pixels for each photo's face boxes ``(n_i, 4)``; the second pass re-frames
+    each face from its first prediction (eyes level, scale and centre from the eyes) and predicts again."""
+    keypoints = predict_in_frames(grays, [frames_from_boxes(photo_boxes) for photo_boxes in boxes], predict_fn, flip_tta)
+    if second_pass:
+        keypoints = predict_in_frames(grays, [frames_from_keypoints(points) for points in keypoints], predict_fn, flip_tta)
+    return keypoints
