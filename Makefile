@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= cpu
 
-.PHONY: run test publish data synth lock bench clean-venv
+.PHONY: run lab test publish data faces synth lock bench clean-venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "fkp needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
@@ -13,8 +13,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
-run: $(STAMP)  ## run the notebook series (PROFILE=cpu|smoke|full) into runs/<profile>-<timestamp>/
-	$(PY) -m fkp_helpers run --profile $(PROFILE)
+run: $(STAMP)  ## run the notebook series (PROFILE=cpu|smoke|full); resumes an interrupted run (FRESH=1: start anew)
+	$(PY) -m fkp_helpers run --profile $(PROFILE) $(if $(FRESH),--fresh)
+
+lab: $(STAMP)  ## open JupyterLab on the notebooks with the project's kernel
+	$(VENV)/bin/jupyter lab notebooks/
 
 test: $(STAMP)  ## unit tests, then the notebooks on the smoke profile with papermill and nbval
 	$(PY) -m pytest
@@ -24,6 +27,9 @@ publish: $(STAMP)  ## copy a finished run's notebooks and figures into the repo:
 
 data: $(STAMP)  ## download the real Kaggle files into data/raw (needs Kaggle API credentials)
 	$(PY) -m fkp_helpers download
+
+faces: $(STAMP)  ## convert Udacity's real faces (../shared copy, data/downloads zip, or downloaded) into data/real-faces
+	$(PY) -m fkp_helpers faces
 
 bench: $(STAMP)  ## print the speed measurements
 	$(PY) benchmarks/bench_parsing.py

@@ -1,4 +1,4 @@
-"""Command line: ``python -m fkp_helpers {run,publish,synth,download,verify}``."""
+"""Command line: ``python -m fkp_helpers {run,publish,synth,faces,convert-udacity,download,verify}``."""
 from __future__ import annotations
 
 import argparse
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-dir", type=Path, help="run folder (default: runs/<profile>-<timestamp>)")
     run.add_argument("--data-dir", type=Path, help="Kaggle-format data folder (default: data/raw, else FKP-synth)")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--fresh", action="store_true", help="start a new run folder instead of resuming an interrupted run")
     run.add_argument("--publish", action="store_true", help="afterwards copy notebooks and figures into the repo")
     publish = commands.add_parser("publish", help="copy a finished run's notebooks and figures into the repo")
     publish.add_argument("run_dir", type=Path)
@@ -26,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--n-test", type=int, default=1783)
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--label-noise-px", type=float, default=1.0)
+    convert = commands.add_parser("convert-udacity", help="convert Udacity's real faces (folder or zip) to Kaggle's format")
+    convert.add_argument("src", type=Path, help="a folder in Udacity's layout, or its train-test-data.zip")
+    convert.add_argument("out", type=Path, help="a new folder (never overwritten)")
+    convert.add_argument("--seed", type=int, default=0)
+    commands.add_parser("faces", help="get Udacity's real faces (found, or downloaded when online) into data/real-faces")
     download = commands.add_parser("download", help="download the real competition files with the kaggle CLI")
     download.add_argument("--dest", type=Path, help="default: data/raw")
     verify = commands.add_parser("verify", help="check Kaggle zips against the official copies")
@@ -48,7 +54,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.command == "run":
         from fkp_helpers.runner import publish_run, run_series
 
-        run_dir = run_series(args.profile, args.run_dir, args.data_dir, args.seed)
+        run_dir = run_series(args.profile, args.run_dir, args.data_dir, args.seed, fresh=args.fresh)
         if args.publish:
             publish_run(run_dir)
         return 0
@@ -63,6 +69,8 @@ def run_command(args: argparse.Namespace) -> int:
         generate_fkp_synth(args.out_dir, SynthSpec(args.n_train, args.n_test, args.seed, args.label_noise_px))
         print(f"wrote FKP-synth to {args.out_dir}")
         return 0
+    if args.command in ("faces", "convert-udacity"):
+        return real_faces_command(args)
     from fkp_helpers.data.datasets import RAW_DIR
     from fkp_helpers.data.kaggle_download import download_competition, verify_official_copies
 
@@ -70,6 +78,29 @@ def run_command(args: argparse.Namespace) -> int:
         return download_competition(args.dest or RAW_DIR)
     lines = verify_official_copies(args.folder or RAW_DIR)
     print("\n".join(lines) or f"no training.zip or test.zip in {args.folder or RAW_DIR}")
+    return 0
+
+
+def real_faces_command(args: argparse.Namespace) -> int:
+    """``convert-udacity SRC OUT``, or ``faces``: find (or download) a Udacity source, convert it once."""
+    from fkp_helpers.data.datasets import PROJECT_ROOT, REAL_FACES_DIR, udacity_source
+    from fkp_helpers.data.udacity import UDACITY_ZIP, convert_udacity
+    from fkp_helpers.data.udacity_download import download_udacity, manual_faces_instructions
+
+    if args.command == "convert-udacity":
+        convert_udacity(args.src, args.out, seed=args.seed)
+        print(f"wrote the real faces in Kaggle's format to {args.out}")
+        return 0
+    if REAL_FACES_DIR.exists():
+        print(f"{REAL_FACES_DIR} already holds converted real faces; `make run` uses them")
+        return 0
+    zip_path = PROJECT_ROOT / "data" / "downloads" / UDACITY_ZIP
+    source = udacity_source() or (zip_path if download_udacity(zip_path) else None)
+    if source is None:
+        print(manual_faces_instructions(zip_path, PROJECT_ROOT / "data" / "udacity-p1-faces"))
+        return 1
+    convert_udacity(source, REAL_FACES_DIR)
+    print(f"converted {source} into {REAL_FACES_DIR}; `make run` now runs the series on these real faces")
     return 0
 
 

@@ -1,11 +1,15 @@
 """The series end to end on the smoke profile: papermill runs every notebook, then nbval re-executes the copies and
 checks that the cells marked NBVAL_CHECK_OUTPUT reproduce their outputs exactly."""
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from fkp_helpers.runner import list_notebooks, run_series
 
@@ -39,3 +43,70 @@ def test_nbval_reproduces_the_checked_outputs(smoke_run):
         capture_output=True, text=True, cwd=smoke_run,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+TF_NOISE = ("absl::InitializeLog", "I0000 ", "W0000 ", "E0000 ", "oneDNN custom operations")
+
+
+def stream_texts(notebook) -> list[str]:
+    return [o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+            if o.output_type == "stream"]
+
+
+def test_executed_notebooks_carry_no_tensorflow_startup_noise(smoke_run):
+    for source in list_notebooks():
+        texts = stream_texts(nbformat.read(smoke_run / source.name, as_version=4))
+        assert not [t for t in texts if any(noise in t for noise in TF_NOISE)], source.name
+
+
+def numbers_of(run_dir):
+    """The run's results without timings: training histories' metrics and the evaluation tables."""
+    training = json.loads((run_dir / "training_results.json").read_text())
+    best = {name: (run["best_epoch"], run["best_val_rmse_px"]) for name, run in training["runs"].items()}
+    evaluation = json.loads((run_dir / "evaluation.json").read_text())
+    return best, evaluation
+
+
+def test_an_interrupted_run_resumes_to_the_numbers_of_an_uninterrupted_one(smoke_run, tmp_path):
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "fkp_helpers", "run", "--profile", "smoke", "--run-dir", str(run_dir)]
+    runner = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    history = run_dir / "histories" / "vgg_sgd.csv"
+    deadline = time.monotonic() + 400
+    while not (history.is_file() and len(history.read_text().splitlines()) >= 2):  # epoch 1 of 2 finished
+        assert runner.poll() is None and time.monotonic() < deadline, "the run ended before notebook 03 trained"
+        time.sleep(0.2)
+    os.killpg(runner.pid, signal.SIGTERM)
+    output = runner.communicate(timeout=120)[0]
+    assert runner.returncode != 0 and "run the same command again to resume" in output
+    assert not (run_dir / "run_info.json").exists()
+    assert set(json.loads((run_dir / "run_state.json").read_text())["finished"]) == {
+        "01_eda_missing_values.ipynb", "02_augmentation.ipynb"}
+
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert "resuming" in resumed.stdout and "01_eda_missing_values.ipynb, 02_augmentation.ipynb" in resumed.stdout
+    assert "running 01_eda" not in resumed.stdout
+    assert "epoch" in resumed.stdout and "left" in resumed.stdout  # live progress with time estimates
+    assert numbers_of(run_dir) == numbers_of(smoke_run)
+
+
+def test_committed_notebooks_run_all_as_jupyterlab_does(tmp_path):
+    """Each committed notebook, executed top to bottom with no injected parameters (as "Run All" does), on the
+    smoke profile (the one edit: the published run's profile), into its own run folder; 04 finds 03's outputs."""
+    notebook_dir = tmp_path / "notebooks"
+    notebook_dir.mkdir()
+    for source in list_notebooks():
+        notebook = nbformat.read(source, as_version=4)
+        for cell in notebook.cells:
+            if "injected-parameters" in cell.metadata.get("tags", []):
+                assert "run_dir" not in cell.source and "data_dir" not in cell.source, source.name
+                cell.source = cell.source.replace('profile = "cpu"', 'profile = "smoke"')
+        client = NotebookClient(notebook, kernel_name="python3", resources={"metadata": {"path": str(notebook_dir)}})
+        client.execute()
+        errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert not errors, source.name
+        assert not [t for t in stream_texts(notebook) if any(noise in t for noise in TF_NOISE)], source.name
+    interactive = tmp_path / "runs" / "interactive"
+    assert (interactive / "training_results.json").is_file() and (interactive / "evaluation.json").is_file()

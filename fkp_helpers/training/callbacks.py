@@ -10,6 +10,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from fkp_helpers.progress import report
 from fkp_helpers.training.losses import MONITOR
 from fkp_helpers.training.model_files import save_model_atomically
 from fkp_helpers.training.optimizers import learning_rate_of
@@ -40,7 +41,10 @@ class EpochLogger(keras.callbacks.Callback):
 
 
 class ProgressPrinter(keras.callbacks.Callback):
-    """One concise line every ``every`` epochs (and at the last): losses, validation RMSE in pixels, LR, timing."""
+    """One concise line every ``every`` epochs (and at the last): losses, validation RMSE in pixels, LR, timing.
+
+    Every epoch is also reported to the runner's progress file (``fkp_helpers.progress``), for its live display.
+    """
 
     def __init__(self, name: str, every: int = 1):
         super().__init__()
@@ -48,6 +52,7 @@ class ProgressPrinter(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        report("epoch", run=self.name, epoch=epoch + 1, epochs=self.params.get("epochs"), seconds=logs.get("seconds"))
         last = epoch + 1 == self.params.get("epochs") or self.model.stop_training
         if (epoch + 1) % self.every and not last:
             return

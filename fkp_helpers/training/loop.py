@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from fkp_helpers.data.kaggle_io import write_atomically
+from fkp_helpers.progress import RESUME_ENV
 from fkp_helpers.training.batches import ArrayBatches
 from fkp_helpers.training.callbacks import BestModelCheckpoint, EpochLogger, MonitorStateBackup, ProgressPrinter
 from fkp_helpers.training.losses import MONITOR, PLATEAU_MONITOR, MaskedMAE, MaskedMSE, MaskedRMSE
@@ -117,6 +119,7 @@ def train_model(
     save_best: bool = True,
     extra_callbacks: Sequence[keras.callbacks.Callback] = (),
     validation_batch_size: int = 128,
+    reuse_finished: bool | None = None,
 ) -> TrainingResult:
     """Train ``model`` (compiled here with the masked loss), resumable, writing ``run_dir/models/<name>.keras``
     (the best epoch by validation RMSE, saved atomically) and ``run_dir/histories/<name>.csv``.
@@ -126,6 +129,10 @@ def train_model(
     ``set_epoch`` if it has it). ``lr_schedule`` (e.g. ``step_decay``) replaces ReduceLROnPlateau. A run killed
     mid-way resumes from its last finished epoch on the next call with the same arguments
     (``run_dir/backups/<name>``). On return the model holds the best epoch's weights (if ``save_best``).
+
+    A run that already finished in ``run_dir`` with the same settings (``histories/<name>.done.json``) is not
+    trained again when ``reuse_finished`` is true (default: when the runner resumes an interrupted series, which
+    sets ``FKP_RESUME=1``); its history and best weights are read back from its files.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -143,7 +150,14 @@ def train_model(
     optimizer = make_optimizer(optimizer_name, learning_rate)
     compile_model(model, optimizer)
 
+    settings = _run_settings(model, optimizer_name, initial_lr, epochs, seed, batch_size, train_data, save_best)
+    if reuse_finished is None:
+        reuse_finished = os.environ.get(RESUME_ENV) == "1"
     resume_epoch = _resume_epoch(backup_dir)
+    if reuse_finished and resume_epoch is None and _finished_settings(history_path) == settings:
+        print(f"{name}: finished earlier in {run_dir} with the same settings; read back from its files", flush=True)
+        return _result(model, name, optimizer_name, initial_lr, history_path, model_path, train_data, batch_size,
+                       save_best)
     best_so_far = None
     if resume_epoch is not None and history_path.is_file():
         previous = pd.read_csv(history_path)
@@ -153,6 +167,7 @@ def train_model(
             best_so_far = float(previous[MONITOR].min())
     elif resume_epoch is None:
         history_path.unlink(missing_ok=True)
+    _done_path(history_path).unlink(missing_ok=True)
 
     callbacks: list[keras.callbacks.Callback] = [EpochSeeds(seed, train_data)]
     if lr_schedule is not None:
@@ -197,6 +212,15 @@ def train_model(
     if backup_dir.parent.is_dir() and not any(backup_dir.parent.iterdir()):
         backup_dir.parent.rmdir()
 
+    result = _result(model, name, optimizer_name, initial_lr, history_path, model_path, train_data, batch_size,
+                     save_best)
+    write_atomically(_done_path(history_path), (json.dumps(settings, indent=1) + "\n").encode())
+    return result
+
+
+def _result(model: keras.Model, name: str, optimizer_name: str, learning_rate: float, history_path: Path,
+            model_path: Path, train_data: Any, batch_size: int, save_best: bool) -> TrainingResult:
+    """The TrainingResult of a finished run, read from its history file (and its best weights, if saved)."""
     history = read_history(history_path)
     best_row = history.loc[history[MONITOR].idxmin()]
     if save_best and model_path.is_file():
@@ -204,7 +228,7 @@ def train_model(
     return TrainingResult(
         name=name,
         optimizer=optimizer_name.lower(),
-        learning_rate=initial_lr,
+        learning_rate=learning_rate,
         history=history,
         best_epoch=int(best_row["epoch"]),
         best_val_rmse_px=float(best_row[MONITOR]),
@@ -216,3 +240,21 @@ def train_model(
         history_path=history_path,
         model=model,
     )
+
+
+def _run_settings(model: keras.Model, optimizer_name: str, learning_rate: float, epochs: int, seed: int,
+                  batch_size: int, train_data: Any, save_best: bool) -> dict[str, Any]:
+    """What must match for a finished run to stand for a new call: model, optimizer, budget, seed and data size."""
+    return {"model": model.name, "parameters": int(model.count_params()), "optimizer": optimizer_name.lower(),
+            "learning_rate": learning_rate, "epochs": int(epochs), "seed": int(seed), "batch_size": int(batch_size),
+            "train_images": _train_image_count(train_data, batch_size), "save_best": bool(save_best)}
+
+
+def _done_path(history_path: Path) -> Path:
+    return history_path.with_suffix(".done.json")
+
+
+def _finished_settings(history_path: Path) -> dict[str, Any] | None:
+    """The settings a finished run recorded beside its history, or None if it did not finish."""
+    done = _done_path(history_path)
+    return json.loads(done.read_text()) if done.is_file() and history_path.is_file() else None

@@ -91,3 +91,18 @@ def test_lr_sweep_returns_one_row_per_learning_rate_and_reuses_identical_runs(da
     assert reused.loc[0, "source"] == "adam"
     columns = ["best_epoch", "best_val_rmse_px", "final_train_rmse_px", "final_val_rmse_px"]
     assert reused[columns].equals(table[columns].iloc[:1])
+
+
+def test_a_finished_run_is_read_back_only_when_asked_and_with_the_same_settings(data, initial_model, tmp_path,
+                                                                                 capsys, metric_columns):
+    train, val = data
+    settings = dict(seed=0, batch_size=8)
+    first = train_model(copy_model(initial_model), train, val, "adam", tmp_path, "tiny", 2, **settings)
+    again = train_model(copy_model(initial_model), train, val, "adam", tmp_path, "tiny", 2, reuse_finished=True,
+                        **settings)
+    assert "read back from its files" in capsys.readouterr().out
+    assert again.history[metric_columns].equals(first.history[metric_columns])
+    assert again.best_val_rmse_px == first.best_val_rmse_px and weights_equal(again.model, first.model)
+    longer = train_model(copy_model(initial_model), train, val, "adam", tmp_path, "tiny", 3, reuse_finished=True,
+                         **settings)
+    assert "read back" not in capsys.readouterr().out and longer.epochs_run == 3

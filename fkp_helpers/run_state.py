@@ -1,0 +1,63 @@
+"""A run folder's state: what it was started with and which notebooks finished, so an interrupted run resumes.
+
+``run_state.json`` is written when a run starts and after each finished notebook; ``run_info.json`` marks a
+finished run, which is never touched again.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+STATE_FILE = "run_state.json"
+INFO_FILE = "run_info.json"
+
+
+@dataclass
+class RunState:
+    """The parameters a run was started with and the notebooks (with their seconds) it has finished."""
+
+    profile: str
+    data_dir: str
+    seed: int
+    finished: dict[str, float] = field(default_factory=dict)
+
+    def same_job(self, other: "RunState") -> bool:
+        """Whether ``other`` asks for the same run (profile, data and seed), whatever has finished."""
+        return (self.profile, self.data_dir, self.seed) == (other.profile, other.data_dir, other.seed)
+
+    def save(self, run_dir: Path) -> None:
+        """Write the state into ``run_dir`` atomically."""
+        tmp = run_dir / f".{STATE_FILE}.tmp"
+        tmp.write_text(json.dumps(asdict(self), indent=1) + "\n")
+        os.replace(tmp, run_dir / STATE_FILE)
+
+
+def read_state(run_dir: Path) -> RunState | None:
+    """The state saved in ``run_dir``, or None if there is none."""
+    path = run_dir / STATE_FILE
+    return RunState(**json.loads(path.read_text())) if path.is_file() else None
+
+
+def is_finished(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a finished run."""
+    return (run_dir / INFO_FILE).is_file()
+
+
+def find_resumable(runs_dir: Path, wanted: RunState) -> Path | None:
+    """The newest unfinished run folder of ``runs_dir`` started for the same job as ``wanted``, if any."""
+    candidates = sorted(runs_dir.glob(f"{wanted.profile}-*"), key=lambda p: p.name, reverse=True)
+    for run_dir in candidates:
+        state = read_state(run_dir)
+        if state is not None and not is_finished(run_dir) and state.same_job(wanted):
+            return run_dir
+    return None
+
+
+def expected_seconds(runs_dir: Path, profile: str) -> dict[str, float]:
+    """Seconds each notebook took in the newest finished run of ``profile`` (empty if there is none)."""
+    for run_dir in sorted(runs_dir.glob(f"{profile}-*"), key=lambda p: p.name, reverse=True):
+        if is_finished(run_dir):
+            return json.loads((run_dir / INFO_FILE).read_text()).get("notebook_seconds", {})
+    return {}

@@ -1,0 +1,116 @@
+"""JupyterLab in a real browser: start Lab, open notebook 01 in headless Chromium, Run All through the menu, and
+check that outputs appear and no cell shows an error. A screenshot is kept in ``test-artifacts/``."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from fkp_helpers.runner import list_notebooks
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+TOKEN = "fkp-browser-test"
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},  # every cell in the page, to be checked
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """JupyterLab serving a copy of notebook 01 (profile smoke) from a temporary folder; yields its base URL."""
+    if not Path(CHROMIUM).is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} not found: .ci/run installs Debian's chromium")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    notebook_dir = tmp_path / "notebooks"
+    notebook_dir.mkdir()
+    source = list_notebooks()[0]
+    notebook = nbformat.read(source, as_version=4)
+    for cell in notebook.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = cell.source.replace('profile = "cpu"', 'profile = "smoke"')
+    nbformat.write(notebook, notebook_dir / source.name)
+    settings = tmp_path / "lab-settings"
+    for plugin, values in LAB_SETTINGS.items():
+        path = settings / (plugin.split(":")[0]) / f"{plugin.split(':')[1]}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={notebook_dir}", f"--LabApp.user_settings_dir={settings}",
+         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
+         "--ServerApp.disable_check_xsrf=True", "--allow-root"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "JupyterLab did not start"
+                time.sleep(0.5)
+        yield url, source.name
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_run_all_in_jupyterlab_shows_outputs_and_no_errors(lab):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    url, name = lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{url}/lab/tree/{name}?token={TOKEN}")
+            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+            select_kernel = page.locator(".jp-Dialog").get_by_role("button", name="Select")
+            try:  # Lab may ask which kernel to start, as it asks a person: take the one the notebook names
+                select_kernel.click(timeout=10_000)
+            except PlaywrightTimeout:
+                pass
+            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            page.wait_for_function(
+                "() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];"
+                " return p.length > 0 && p.every(e => /\\[\\d+\\]/.test(e.textContent)); }",
+                timeout=240_000,
+            )
+            code_cells = page.locator(".jp-CodeCell").count()
+            outputs = page.locator(".jp-OutputArea-output").count()
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                                  has_text="Traceback").count()
+            images = page.locator(".jp-OutputArea-output img").count()
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab_run_all_01.png"), full_page=False)
+            browser.close()
+    assert code_cells > 5 and outputs > 5 and images > 0
+    assert errors == 0

@@ -1,0 +1,62 @@
+"""Tests for fkp_helpers.run_state and the runner's choice of run folder: resume, never touch a finished run."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fkp_helpers.run_state import INFO_FILE, RunState, expected_seconds, find_resumable, read_state
+from fkp_helpers.runner import choose_run_dir
+
+NOTEBOOK = "01_x.ipynb"
+
+
+def started(run_dir, state: RunState, finished: bool = False):
+    run_dir.mkdir(parents=True)
+    state.save(run_dir)
+    if finished:
+        (run_dir / INFO_FILE).write_text(json.dumps({"notebook_seconds": state.finished}))
+    return run_dir
+
+
+def test_state_round_trips_and_compares_by_job(tmp_path):
+    state = RunState("smoke", "/data/a", 0, {"01_x.ipynb": 3.5})
+    state.save(tmp_path)
+    assert read_state(tmp_path) == state and read_state(tmp_path / "none") is None
+    assert state.same_job(RunState("smoke", "/data/a", 0)) and not state.same_job(RunState("smoke", "/data/a", 1))
+    assert not state.same_job(RunState("smoke", "/data/b", 0)) and not state.same_job(RunState("cpu", "/data/a", 0))
+
+
+def test_the_newest_unfinished_run_of_the_same_job_is_resumed(tmp_path):
+    wanted = RunState("smoke", "/data/a", 0)
+    started(tmp_path / "smoke-20260101-000000", wanted)
+    newest = started(tmp_path / "smoke-20260102-000000", RunState("smoke", "/data/a", 0, {"01_x.ipynb": 1.0}))
+    started(tmp_path / "smoke-20260103-000000", RunState("smoke", "/data/other", 0))
+    started(tmp_path / "smoke-20260104-000000", wanted, finished=True)
+    assert find_resumable(tmp_path, wanted) == newest
+    assert find_resumable(tmp_path, RunState("cpu", "/data/a", 0)) is None
+
+
+def test_expected_seconds_come_from_the_newest_finished_run(tmp_path):
+    started(tmp_path / "cpu-1", RunState("cpu", "/d", 0, {"01_x.ipynb": 10.0}), finished=True)
+    started(tmp_path / "cpu-2", RunState("cpu", "/d", 0, {"01_x.ipynb": 20.0}), finished=True)
+    started(tmp_path / "cpu-3", RunState("cpu", "/d", 0, {"01_x.ipynb": 99.0}))
+    assert expected_seconds(tmp_path, "cpu") == {"01_x.ipynb": 20.0} and expected_seconds(tmp_path, "smoke") == {}
+
+
+def test_a_given_folder_is_resumed_refused_or_used(tmp_path):
+    wanted = RunState("smoke", "/data/a", 0)
+    notebooks = [tmp_path / NOTEBOOK]
+    unfinished = started(tmp_path / "unfinished", wanted)
+    (unfinished / NOTEBOOK).write_text("{}")
+    assert choose_run_dir(unfinished, wanted, notebooks, fresh=False) == unfinished
+    with pytest.raises(FileExistsError, match="already holds executed"):
+        choose_run_dir(unfinished, wanted, notebooks, fresh=True)
+    finished = started(tmp_path / "finished", wanted, finished=True)
+    with pytest.raises(FileExistsError, match="finished run, which is never touched"):
+        choose_run_dir(finished, wanted, notebooks, fresh=False)
+    other = started(tmp_path / "other", RunState("smoke", "/data/b", 0))
+    (other / NOTEBOOK).write_text("{}")
+    with pytest.raises(FileExistsError, match="already holds executed"):
+        choose_run_dir(other, wanted, notebooks, fresh=False)
+    assert choose_run_dir(tmp_path / "new", wanted, notebooks, fresh=False) == tmp_path / "new"
