@@ -24,6 +24,8 @@ class Profile:
     max_train_images: int | None = None
     """Cap on training rows used for fitting (None: all); the validation split is never capped."""
     val_fraction: float = 0.2
+    real_data: bool = True
+    """Whether the run uses real data where present (Kaggle files, else converted real faces); else FKP-synth."""
 
 
 PROFILES: dict[str, Profile] = {
@@ -33,7 +35,7 @@ PROFILES: dict[str, Profile] = {
             name="smoke",
             description="tiny data, a few seconds per notebook; used by the tests",
             synth_train=96, synth_test=24, epochs=2, baseline_epochs=1, batch_size=16,
-            learning_rates=(1e-3, 2e-3), sweep_epochs=1,
+            learning_rates=(1e-3, 2e-3), sweep_epochs=1, real_data=False,
         ),
         Profile(
             name="cpu",

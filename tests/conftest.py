@@ -1,14 +1,22 @@
 """Shared fixtures: a tiny FKP-synth data set and the real label files from ../shared when present."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fkp_helpers.data.synth import SynthSpec, generate_fkp_synth
+from fkp_helpers.data.udacity import UDACITY_CSVS, person_of
 
 REAL_LABELS_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "kaggle-fkp-labels"
+UDACITY = Path(__file__).resolve().parents[2] / "shared" / "data" / "udacity-p1-faces"
+PEOPLE = ("Abdullah_Gul", "Adam_Sandler", "Ahmad_Masood", "Aidan_Quinn", "Eliza_Dushku")
+FACES_PER_PERSON = 6
+"""Per landmark table: up to 12 faces a person in all."""
+OUTSIDE = ("Eliza_Dushku_20.jpg", "Eliza_Dushku_21.jpg", "Eliza_Dushku_22.jpg")
+"""Faces whose landmarks reach beyond their image (by up to 23 px): kept, with frame pixels filled."""
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +37,30 @@ def real_labels_dir() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+def subset_rows(lines: list[str]) -> list[str]:
+    """The CSV lines of the chosen people (the faces in ``OUTSIDE`` first, then up to ``FACES_PER_PERSON`` each)."""
+    by_person: dict[str, list[str]] = {}
+    for line in sorted(lines, key=lambda text: text.split(",")[0] not in OUTSIDE):
+        person = person_of(line.split(",")[0])
+        if person in PEOPLE and len(by_person.setdefault(person, [])) < FACES_PER_PERSON:
+            by_person[person].append(line)
+    return [line for line in lines if any(line in chosen for chosen in by_person.values())]
+
+
+@pytest.fixture(scope="session")
+def udacity_subset(tmp_path_factory) -> Path:
+    """A copy of a few people's faces and their CSV rows, in Udacity's layout."""
+    if not (UDACITY / UDACITY_CSVS["training"]).is_file():
+        pytest.skip(f"the shared Udacity faces are not in {UDACITY} (see its README for the source)")
+    root = tmp_path_factory.mktemp("udacity") / "src"
+    for folder, table in UDACITY_CSVS.items():
+        header, *lines = (UDACITY / table).read_text().splitlines()
+        rows = subset_rows(lines)
+        (root / folder).mkdir(parents=True)
+        (root / table).write_text("\n".join([header, *rows]) + "\n")
+        for row in rows:
+            name = row.split(",")[0]
+            shutil.copy(UDACITY / folder / name, root / folder / name)
+    return root

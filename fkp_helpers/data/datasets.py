@@ -25,12 +25,17 @@ from fkp_helpers.data.kaggle_io import (
     read_test,
     read_training,
 )
-from fkp_helpers.profiles import Profile
 from fkp_helpers.data.synth import INFO_FILE, TRUTH_FILE, SynthSpec, generate_fkp_synth
+from fkp_helpers.data.udacity import GENERATOR as UDACITY_GENERATOR
+from fkp_helpers.data.udacity import UDACITY_ZIP, convert_udacity
+from fkp_helpers.profiles import Profile
 
 PROJECT_ROOT = Path(os.environ.get("FKP_ROOT", Path(__file__).resolve().parents[2]))
 RAW_DIR = PROJECT_ROOT / "data" / "raw"
 SYNTH_ROOT = PROJECT_ROOT / "data" / "fkp-synth"
+REAL_FACES_DIR = PROJECT_ROOT / "data" / "real-faces"
+UDACITY_SOURCES = (PROJECT_ROOT / "data" / "downloads" / UDACITY_ZIP, PROJECT_ROOT / "data" / "udacity-p1-faces",
+                   PROJECT_ROOT.parent / "shared" / "data" / "udacity-p1-faces")
 KAGGLE_FILES = {"training": ("training.zip", "training.csv"), "test": ("test.zip", "test.csv"),
                 "lookup": ("IdLookupTable.csv",), "sample": ("SampleSubmission.csv",)}
 CACHE_DIR_NAME = ".fkp_cache"
@@ -81,8 +86,10 @@ def synth_dir_for(profile: Profile, seed: int = 0) -> Path:
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None, profile: Profile, seed: int = 0, progress: bool = True) -> Path:
-    """The folder a run reads: ``data_dir`` if given; else ``data/raw`` if it holds the Kaggle files; else FKP-synth,
-    generated once for the profile and reused."""
+    """The folder a run reads: ``data_dir`` if given; else, for a profile that uses real data (``cpu``, ``full``),
+    the real Kaggle files in ``data/raw``, then the real faces converted into ``data/real-faces`` (converted now
+    from a Udacity source at hand, see :func:`udacity_source`); else FKP-synth, generated once for the profile and
+    reused. The ``smoke`` profile always runs on FKP-synth (the fast test data)."""
     if data_dir is not None:
         data_dir = Path(data_dir)
         if not data_dir.is_dir():
@@ -91,15 +98,37 @@ def resolve_data_dir(data_dir: str | os.PathLike | None, profile: Profile, seed:
         if missing:
             raise FileNotFoundError(f"{data_dir}: missing {', '.join(missing)}")
         return data_dir
+    if profile.real_data:
+        real = real_data_dir(progress)
+        if real is not None:
+            return real
+    return ensure_synth(synth_dir_for(profile, seed), SynthSpec(profile.synth_train, profile.synth_test, seed), progress)
+
+
+def real_data_dir(progress: bool = True) -> Path | None:
+    """``data/raw`` if it holds the Kaggle files, else ``data/real-faces`` (converting a Udacity source at hand on
+    first use), else None. A partial set of Kaggle files is an error, not a silent fallback."""
     if RAW_DIR.is_dir() and any(RAW_DIR.iterdir()):
         missing = missing_kaggle_files(RAW_DIR)
         if missing:
             raise FileNotFoundError(
                 f"{RAW_DIR} holds some Kaggle files but not {', '.join(missing)}; add them (see `fkp download`) "
-                "or empty the folder to use FKP-synth"
+                "or empty the folder to use the real faces or FKP-synth"
             )
         return RAW_DIR
-    return ensure_synth(synth_dir_for(profile, seed), SynthSpec(profile.synth_train, profile.synth_test, seed), progress)
+    if not (REAL_FACES_DIR / INFO_FILE).is_file():
+        source = udacity_source()
+        if source is None:
+            return None
+        print(f"Converting the real faces of {source} into {REAL_FACES_DIR} (once) ...", flush=True)
+        convert_udacity(source, REAL_FACES_DIR, progress=progress)
+    return REAL_FACES_DIR
+
+
+def udacity_source() -> Path | None:
+    """The first Udacity "P1 Facial Keypoints" source found: the original zip in ``data/downloads``, a folder in
+    the original layout in ``data/udacity-p1-faces``, or the project's shared copy beside the repository."""
+    return next((path for path in UDACITY_SOURCES if path.exists()), None)
 
 
 def ensure_synth(folder: Path, spec: SynthSpec, progress: bool = True) -> Path:
@@ -163,11 +192,25 @@ def load_synth_truth(data_dir: Path) -> SynthTruth | None:
                           **{name: truth[name] for name in SynthTruth.__dataclass_fields__ if name != "label_noise_px"})
 
 
+def source_of(data_dir: Path) -> str:
+    """``kaggle``, ``real-faces`` (converted Udacity photographs) or ``fkp-synth``: which of the three sources."""
+    info_file = data_dir / INFO_FILE
+    if not info_file.is_file():
+        return "kaggle"
+    return "real-faces" if json.loads(info_file.read_text()).get("generator") == UDACITY_GENERATOR else "fkp-synth"
+
+
 def describe_source(data_dir: Path, truth: SynthTruth | None, n_train: int, n_test: int) -> str:
     """One sentence saying which data a run used."""
-    if truth is None:
+    source = source_of(data_dir)
+    if source == "kaggle":
         return f"the real Kaggle files in {data_dir} ({n_train} training rows, {n_test} test images)"
     info = json.loads((data_dir / INFO_FILE).read_text())
+    if source == "real-faces":
+        return (f"real faces: {n_train} training and {n_test} test photographs of {info['n_train_people']} and "
+                f"{info['n_test_people']} different people (YouTube Faces frames published by Udacity, split by "
+                f"person, seed {info['seed']}), framed like Kaggle's crops; the faces and landmarks are real, the "
+                "missing labels follow Kaggle's patterns")
     return (f"FKP-synth, the generated stand-in in Kaggle's file format (seed {info['seed']}, {n_train} training rows, "
             f"{n_test} test images, label jitter {info['label_noise_px']:g} px), not the real Kaggle images")
 
@@ -190,7 +233,7 @@ def load_series_data(data_dir: str | os.PathLike) -> SeriesData:
         test=test,
         lookup=lookup,
         sample_submission=read_sample_submission(find_kaggle_file(data_dir, "sample")),
-        source="kaggle" if truth is None else "fkp-synth",
+        source=source_of(data_dir),
         description=describe_source(data_dir, truth, len(train), len(test)),
         data_dir=data_dir,
         synth_truth=truth,

@@ -5,6 +5,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -67,13 +68,19 @@ def manual_instructions(dest: Path) -> str:
 Until then the series runs on FKP-synth, the generated stand-in in the same file format."""
 
 
+def find_kaggle_cli() -> str | None:
+    """The kaggle CLI beside the running interpreter (a virtual environment's ``bin/``), else on PATH."""
+    beside = Path(sys.executable).with_name("kaggle")
+    return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else shutil.which("kaggle")
+
+
 def download_competition(dest: str | os.PathLike) -> int:
     """Download the competition files into ``dest`` with the kaggle CLI; returns a process exit code.
 
     Existing files in ``dest`` are kept, never overwritten.
     """
     dest = Path(dest)
-    kaggle = shutil.which("kaggle")
+    kaggle = find_kaggle_cli()
     if kaggle is None or not has_credentials():
         reason = "the kaggle CLI is not installed" if kaggle is None else "no Kaggle API credentials were found"
         print(f"Cannot download: {reason}.\n\n{manual_instructions(dest)}")

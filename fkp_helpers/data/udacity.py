@@ -59,6 +59,8 @@ UDACITY_CSVS = {"training": "training_frames_keypoints.csv", "test": "test_frame
 UDACITY_HEADER = ("", *(str(i) for i in range(2 * N_IBUG68)))
 PERSON_FILE = "person_ids.csv"
 GENERATOR = "udacity-p1-faces"
+UDACITY_ZIP = "train-test-data.zip"
+"""The name of Udacity's original download."""
 SOURCE_NOTE = ("real faces: frames of the YouTube Faces Database (Wolf, Hassner and Maoz, CVPR 2011) with iBUG-68 "
                "landmarks, from Udacity's P1_Facial_Keypoints data, converted to Kaggle's 15 keypoints and file format")
 LICENCE_NOTE = ("Udacity P1_Facial_Keypoints repository: MIT licence, Copyright (c) 2018 Udacity, Inc.; the YouTube "

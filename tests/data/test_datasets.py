@@ -41,7 +41,9 @@ def test_resolve_prefers_real_files_and_refuses_partial_sets(tmp_path, monkeypat
     raw = tmp_path / "raw"
     monkeypatch.setattr(datasets, "RAW_DIR", raw)
     monkeypatch.setattr(datasets, "SYNTH_ROOT", tmp_path / "synth")
-    smoke = get_profile("smoke")
+    monkeypatch.setattr(datasets, "REAL_FACES_DIR", tmp_path / "real-faces")
+    monkeypatch.setattr(datasets, "UDACITY_SOURCES", (tmp_path / "no-such-source",))
+    smoke, cpu = get_profile("smoke"), get_profile("cpu")
     generated = resolve_data_dir(None, smoke, progress=False)
     assert generated.parent == tmp_path / "synth" and (generated / "training.zip").is_file()
     stamp = (generated / "training.zip").stat().st_mtime_ns
@@ -50,12 +52,27 @@ def test_resolve_prefers_real_files_and_refuses_partial_sets(tmp_path, monkeypat
     raw.mkdir()
     shutil.copy(tiny_synth_dir / "training.zip", raw)
     with pytest.raises(FileNotFoundError, match="holds some Kaggle files but not test.zip or test.csv"):
-        resolve_data_dir(None, smoke)
+        resolve_data_dir(None, cpu)
     for name in ("test.zip", "IdLookupTable.csv", "SampleSubmission.csv"):
         shutil.copy(tiny_synth_dir / name, raw)
-    assert resolve_data_dir(None, smoke) == raw
+    assert resolve_data_dir(None, cpu) == raw
+    assert resolve_data_dir(None, smoke, progress=False) == generated, "the smoke profile always runs on FKP-synth"
     data = load_series_data(raw)
     assert data.source == "kaggle" and data.synth_truth is None and "real Kaggle files" in data.description
+
+
+def test_real_faces_come_after_kaggle_files_and_are_converted_once(tmp_path, monkeypatch, udacity_subset):
+    monkeypatch.setattr(datasets, "RAW_DIR", tmp_path / "raw")
+    monkeypatch.setattr(datasets, "REAL_FACES_DIR", tmp_path / "real-faces")
+    monkeypatch.setattr(datasets, "UDACITY_SOURCES", (tmp_path / "absent.zip", udacity_subset))
+    folder = resolve_data_dir(None, get_profile("cpu"), progress=False)
+    assert folder == tmp_path / "real-faces"
+    stamp = (folder / "training.zip").stat().st_mtime_ns
+    assert resolve_data_dir(None, get_profile("cpu"), progress=False) == folder
+    assert (folder / "training.zip").stat().st_mtime_ns == stamp, "converted once, then reused"
+    data = load_series_data(folder)
+    assert data.source == "real-faces" and "faces and landmarks are real" in data.description
+    assert "missing labels follow Kaggle's patterns" in data.description
 
 
 def test_lookup_asking_for_unknown_images_is_named(tiny_synth_dir, tmp_path):

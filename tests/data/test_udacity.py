@@ -22,42 +22,15 @@ from fkp_helpers.data.kaggle_io import (
 from fkp_helpers.data.synth import INFO_FILE, TRUTH_FILE
 from fkp_helpers.data.udacity import PERSON_FILE, UDACITY_CSVS, convert_udacity, decode_grey_image, person_of
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-UDACITY = SHARED / "udacity-p1-faces"
-KAGGLE_LABELS = SHARED / "kaggle-fkp-labels" / "training_keypoints.csv"
-PEOPLE = ("Abdullah_Gul", "Adam_Sandler", "Ahmad_Masood", "Aidan_Quinn", "Eliza_Dushku")
-FACES_PER_PERSON = 6
-"""Per landmark table: up to 12 faces a person in all."""
+KAGGLE_LABELS = Path(__file__).resolve().parents[3] / "shared" / "data" / "kaggle-fkp-labels" / "training_keypoints.csv"
 OUTSIDE = ("Eliza_Dushku_20.jpg", "Eliza_Dushku_21.jpg", "Eliza_Dushku_22.jpg")
 """Faces whose landmarks reach beyond their image (by up to 23 px): kept, with frame pixels filled."""
 OUTPUTS = ("training.zip", "test.zip", "IdLookupTable.csv", "SampleSubmission.csv", TRUTH_FILE, INFO_FILE, PERSON_FILE)
 
 
-def subset_rows(lines: list[str]) -> list[str]:
-    """The CSV lines of the chosen people (the faces in ``OUTSIDE`` first, then up to ``FACES_PER_PERSON`` each)."""
-    by_person: dict[str, list[str]] = {}
-    for line in sorted(lines, key=lambda text: text.split(",")[0] not in OUTSIDE):
-        person = person_of(line.split(",")[0])
-        if person in PEOPLE and len(by_person.setdefault(person, [])) < FACES_PER_PERSON:
-            by_person[person].append(line)
-    return [line for line in lines if any(line in chosen for chosen in by_person.values())]
-
-
 @pytest.fixture(scope="module")
-def subset(tmp_path_factory) -> Path:
-    """A copy of a few people's faces and their CSV rows, in Udacity's layout."""
-    if not (UDACITY / UDACITY_CSVS["training"]).is_file():
-        pytest.skip(f"the shared Udacity faces are not in {UDACITY} (see its README for the source)")
-    root = tmp_path_factory.mktemp("udacity") / "src"
-    for folder, table in UDACITY_CSVS.items():
-        header, *lines = (UDACITY / table).read_text().splitlines()
-        rows = subset_rows(lines)
-        (root / folder).mkdir(parents=True)
-        (root / table).write_text("\n".join([header, *rows]) + "\n")
-        for row in rows:
-            name = row.split(",")[0]
-            shutil.copy(UDACITY / folder / name, root / folder / name)
-    return root
+def subset(udacity_subset) -> Path:
+    return udacity_subset
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +82,7 @@ def test_the_split_is_by_person(subset, converted):
     train_people = set(people.loc[people["set"] == "training", "person"])
     test_people = set(people.loc[people["set"] == "test", "person"])
     assert train_people and test_people and not train_people & test_people
-    assert train_people | test_people == set(PEOPLE)
+    assert train_people | test_people == {person_of(path.name) for path in subset.glob("*/*.jpg")}
     assert people["source_file"].is_unique and len(people) == n_faces(subset)
     info = json.loads((converted / INFO_FILE).read_text())
     assert (info["n_train_people"], info["n_test_people"]) == (len(train_people), len(test_people))

@@ -1,0 +1,41 @@
+"""Getting Udacity's "P1 Facial Keypoints" data (real faces with 68 landmarks) when online, or saying how to."""
+from __future__ import annotations
+
+import os
+import urllib.request
+from pathlib import Path
+
+from fkp_helpers.data.udacity import UDACITY_ZIP
+
+UDACITY_URL = ("https://s3.amazonaws.com/video.udacity-data.com/topher/2018/May/5aea1b91_train-test-data/"
+               f"{UDACITY_ZIP}")
+"""Where Udacity's course notebooks download the data (MIT-licensed repository udacity/P1_Facial_Keypoints)."""
+
+
+def manual_faces_instructions(zip_path: Path, folder: Path) -> str:
+    """What a user does when the download cannot happen here."""
+    return f"""To run the series on real faces:
+  1. Download {UDACITY_URL}
+     (the same files are in the folder data/ of the GitHub repository udacity/P1_Facial_Keypoints)
+  2. Put the zip at {zip_path}, or its contents (the two CSVs with training/ and test/) in {folder}
+  3. Run `make faces` (python -m fkp_helpers convert-udacity SRC data/real-faces), then `make run`.
+Until then the series runs on FKP-synth, the generated stand-in in the same file format."""
+
+
+def download_udacity(zip_path: Path, timeout: float = 30.0) -> bool:
+    """Download Udacity's zip to ``zip_path`` (atomically; an existing file is kept); False if it cannot be had."""
+    if zip_path.exists():
+        return True
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = zip_path.with_name(f".{zip_path.name}.{os.getpid()}.part")
+    try:
+        with urllib.request.urlopen(UDACITY_URL, timeout=timeout) as response, tmp.open("wb") as out:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+        os.replace(tmp, zip_path)
+        return True
+    except OSError as error:
+        print(f"Cannot download the real faces ({error}).")
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
