@@ -16,7 +16,13 @@ from fkp_helpers.data.kaggle_io import (
 from fkp_helpers.data.shapes import (
     similarity_transform, apply_similarity, align_to, procrustes_mean, level_eyes, alignment_residuals,
 )
-from fkp_helpers.data.splits import image_groups, train_val_split, training_split
+from fkp_helpers.data.splits import (
+    first_appearance_ids, image_groups, linked_groups, merge_groups, train_val_split, training_split, person_groups,
+)
+from fkp_helpers.data.near_duplicates import (
+    THUMBNAIL_SIZE, DEFAULT_THRESHOLD, BLOCK_ROWS, thumbnail_features, near_duplicate_pairs, near_duplicate_groups,
+    group_summary, grouping_agreement,
+)
 from fkp_helpers.data.datasets import (
     PROJECT_ROOT, RAW_DIR, SYNTH_ROOT, KAGGLE_FILES, CACHE_DIR_NAME, SynthTruth, SeriesData, find_kaggle_file,
     missing_kaggle_files, synth_dir_for, resolve_data_dir, ensure_synth, file_digest, cached_arrays,
@@ -33,7 +39,8 @@ from fkp_helpers.data.landmarks68 import N_IBUG68, IBUG68_FOR_KAGGLE, kaggle_key
 from fkp_helpers.data.framing import (
     REGIME_POINTS, FRAME_MARGIN, MAX_POSE_ROUNDS, FRAMING_STATISTICS, similarity_matrix, transform_points,
     to_mean_frame, sample_frame_transforms, antialias_sigma, outside_source_pixels, warp_to_frame,
-    framing_statistics, compare_framing,
+    KAGGLE_FRAMING_PATH, KAGGLE_FRAMING_SOURCE, eye_centres, framing_statistics, side_by_side, compare_framing,
+    kaggle_framing_record, kaggle_framing_reference, framing_table,
 )
 from fkp_helpers.data.udacity import (
     UDACITY_CSVS, UDACITY_HEADER, PERSON_FILE, GENERATOR, SOURCE_NOTE, LICENCE_NOTE, UdacityFormatError, UdacityFaces,

@@ -7,6 +7,9 @@ regime, so its framing follows the real labels' (spread included) while its own 
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pandas as pd
@@ -21,6 +24,11 @@ FRAME_MARGIN = 1.0
 """Every keypoint of a framed face lies at least this far (px) inside the frame (the real labels span 0.69..95.94)."""
 MAX_POSE_ROUNDS = 100
 FRAMING_STATISTICS = ("mean", "sd", "p5", "p95")
+KAGGLE_FRAMING_PATH = Path(__file__).with_name("kaggle_framing.json")
+"""The real Kaggle training labels' :func:`framing_statistics` (``scripts/kaggle_framing_reference.py``)."""
+KAGGLE_FRAMING_SOURCE = ("framing_statistics of the real Kaggle training labels (the 30 keypoint columns of Kaggle's "
+                         "training.csv, ../shared/data/kaggle-fkp-labels/training_keypoints.csv), written by "
+                         "scripts/kaggle_framing_reference.py; derived numbers only, no label rows")
 _LEFT_EYE, _RIGHT_EYE = keypoint_index("left_eye_center"), keypoint_index("right_eye_center")
 
 
@@ -92,12 +100,17 @@ def warp_to_frame(image: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, in
     return np.clip(np.rint(framed), 0, 255).astype(np.uint8), outside_source_pixels(image.shape, matrix)
 
 
+def eye_centres(keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right eye centres ``(M, 2)`` (float64) of the rows ``(N, 15, 2)`` with both labelled."""
+    left, right = keypoints[:, _LEFT_EYE], keypoints[:, _RIGHT_EYE]
+    both = ~(np.isnan(left).any(axis=1) | np.isnan(right).any(axis=1))
+    return left[both].astype(float), right[both].astype(float)
+
+
 def framing_statistics(keypoints: np.ndarray) -> pd.DataFrame:
     """Mean, sd, 5th and 95th percentile of inter-ocular distance, both eye centres and head roll (degrees), over
     the rows ``(N, 15, 2)`` with both eye centres labelled."""
-    left, right = keypoints[:, _LEFT_EYE], keypoints[:, _RIGHT_EYE]
-    both = ~(np.isnan(left).any(axis=1) | np.isnan(right).any(axis=1))
-    left, right = left[both].astype(float), right[both].astype(float)
+    left, right = eye_centres(keypoints)
     across = left - right
     quantities = {
         "inter-ocular distance (px)": np.hypot(across[:, 0], across[:, 1]),
@@ -113,8 +126,37 @@ def framing_statistics(keypoints: np.ndarray) -> pd.DataFrame:
     ).T
 
 
+def side_by_side(first: pd.DataFrame, second: pd.DataFrame, names: tuple[str, str]) -> pd.DataFrame:
+    """Two :func:`framing_statistics` tables side by side (columns: statistic, then set)."""
+    both = pd.concat({names[0]: first, names[1]: second}, axis=1)
+    return both.swaplevel(axis=1)[pd.MultiIndex.from_product([FRAMING_STATISTICS, names])]
+
+
 def compare_framing(converted: np.ndarray, reference: np.ndarray,
                     names: tuple[str, str] = ("converted", "kaggle")) -> pd.DataFrame:
     """:func:`framing_statistics` of two keypoint sets side by side (columns: statistic, then set)."""
-    both = pd.concat({names[0]: framing_statistics(converted), names[1]: framing_statistics(reference)}, axis=1)
-    return both.swaplevel(axis=1)[pd.MultiIndex.from_product([FRAMING_STATISTICS, names])]
+    return side_by_side(framing_statistics(converted), framing_statistics(reference), names)
+
+
+def kaggle_framing_record(keypoints: np.ndarray) -> dict:
+    """What ``kaggle_framing.json`` holds for a label set ``(N, 15, 2)``: the source note, the row counts and
+    :func:`framing_statistics` (quantity -> statistic -> value)."""
+    statistics = framing_statistics(keypoints)
+    return {
+        "source": KAGGLE_FRAMING_SOURCE,
+        "rows": len(keypoints),
+        "rows_with_both_eyes": len(eye_centres(keypoints)[0]),
+        "statistics": {name: {k: float(v) for k, v in row.items()} for name, row in statistics.iterrows()},
+    }
+
+
+def kaggle_framing_reference(path: str | Path = KAGGLE_FRAMING_PATH) -> pd.DataFrame:
+    """:func:`framing_statistics` of the real Kaggle training labels, from the committed ``kaggle_framing.json``."""
+    statistics = json.loads(Path(path).read_text())["statistics"]
+    return pd.DataFrame.from_dict(statistics, orient="index")[list(FRAMING_STATISTICS)]
+
+
+def framing_table(keypoints: np.ndarray, name: str = "this data") -> pd.DataFrame:
+    """A data set's :func:`framing_statistics` beside the real Kaggle labels' (:func:`kaggle_framing_reference`),
+    laid out like :func:`compare_framing` (columns: statistic, then ``name`` and ``kaggle``)."""
+    return side_by_side(framing_statistics(keypoints), kaggle_framing_reference(), (name, "kaggle"))

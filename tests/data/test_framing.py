@@ -1,11 +1,19 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from fkp_helpers.data.framing import (
     FRAME_MARGIN,
+    KAGGLE_FRAMING_PATH,
     antialias_sigma,
     compare_framing,
     framing_statistics,
+    framing_table,
+    kaggle_framing_reference,
     outside_source_pixels,
     sample_frame_transforms,
     similarity_matrix,
@@ -13,9 +21,11 @@ from fkp_helpers.data.framing import (
     transform_points,
     warp_to_frame,
 )
+from fkp_helpers.data.kaggle_io import read_keypoint_labels
 from fkp_helpers.data.keypoints import IMAGE_SIZE
 from fkp_helpers.data.synth_model import load_synth_model
 
+REPO = Path(__file__).resolve().parents[2]
 BACKGROUND = 20.0
 
 
@@ -95,3 +105,25 @@ def test_framing_statistics_of_known_eyes():
     table = compare_framing(keypoints, keypoints)
     left_x = table.loc["left eye centre x (px)"]
     assert left_x[("mean", "converted")] == left_x[("mean", "kaggle")] == 66
+
+
+def test_framing_table_sets_a_data_set_beside_the_committed_kaggle_reference():
+    keypoints = load_synth_model().sample_shapes(np.random.default_rng(2), np.ones(50, dtype=bool)) * 0.5 + 30.0
+    table = framing_table(keypoints, name="synth")
+    layout = compare_framing(keypoints, keypoints, names=("synth", "kaggle"))
+    assert table.columns.equals(layout.columns) and table.index.equals(layout.index)
+    pd.testing.assert_frame_equal(table.xs("synth", axis=1, level=1), layout.xs("synth", axis=1, level=1))
+    reference = kaggle_framing_reference()
+    pd.testing.assert_frame_equal(table.xs("kaggle", axis=1, level=1), reference, check_names=False)
+    assert 30 < reference.loc["inter-ocular distance (px)", "mean"] < 45
+
+
+def test_the_committed_kaggle_framing_is_what_the_script_computes(real_labels_dir, tmp_path):
+    out = tmp_path / "kaggle_framing.json"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "kaggle_framing_reference.py"), str(real_labels_dir),
+                    "--out", str(out)], check=True, capture_output=True)
+    assert out.read_bytes() == KAGGLE_FRAMING_PATH.read_bytes()
+    labels = read_keypoint_labels(real_labels_dir / "training_keypoints.csv")
+    table = framing_table(labels)
+    pd.testing.assert_frame_equal(table.xs("this data", axis=1, level=1), table.xs("kaggle", axis=1, level=1),
+                                  check_exact=True, check_names=False)

@@ -1,7 +1,18 @@
+import hashlib
+
 import numpy as np
+import pandas as pd
 import pytest
 
-from fkp_helpers.data.splits import image_groups, train_val_split, training_split
+from fkp_helpers.data.splits import (
+    first_appearance_ids,
+    image_groups,
+    merge_groups,
+    person_groups,
+    train_val_split,
+    training_split,
+)
+from fkp_helpers.data.udacity import PERSON_FILE
 
 
 def test_image_groups_mark_exact_duplicates(rng):
@@ -36,3 +47,76 @@ def test_training_split_caps_training_rows_only():
     assert ({0, 1} <= set(pool)) or ({0, 1} <= set(val))
     np.testing.assert_array_equal(training_split(images, 0.2, 0, 20)["train_index"], train)
     assert len(training_split(images, 0.2, 0, None)["train_index"]) == len(pool)
+
+
+def split_expectation_images() -> np.ndarray:
+    """300 random images with two sets of exact copies, the input of the stored split expectations."""
+    images = np.random.default_rng(2024).integers(0, 256, size=(300, 96, 96), dtype=np.uint8)
+    images[250:270] = images[7]
+    images[[11, 99, 201]] = images[3]
+    return images
+
+
+def digest(index: np.ndarray) -> str:
+    return hashlib.sha256(index.tobytes()).hexdigest()[:16]
+
+
+def test_split_without_groups_is_unchanged_byte_for_byte():
+    # computed with train_val_split and training_split as they were before ``groups`` existed: published numbers
+    # depend on these splits
+    images = split_expectation_images()
+    assert [digest(i) for i in train_val_split(images, 0.2, 0)] == ["72257a43481874f4", "a6ff05352337a056"]
+    assert [digest(i) for i in train_val_split(images, 0.2, 5, groups=None)] == ["d51384fb931f37e4", "57b7e897a1d539a6"]
+    split = training_split(images, 0.25, 3, 100)
+    assert [digest(split[k]) for k in ("train_index", "val_index", "train_pool_index")] == [
+        "02d15601208e5264", "2f6881d15f376ef7", "7530ccd81bf624b4"]
+    assert all(v.dtype == np.int64 for v in split.values())
+
+
+def test_split_keeps_whole_groups_on_one_side_with_about_the_val_fraction(rng):
+    images = rng.integers(0, 256, size=(600, 96, 96), dtype=np.uint8)
+    persons = [f"person_{i}" for i in rng.integers(0, 60, 600)]  # about ten rows each
+    for seed in range(5):
+        train, val = train_val_split(images, 0.2, seed, groups=persons)
+        assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == 600
+        assert not {persons[i] for i in train} & {persons[i] for i in val}
+        assert 0.17 <= len(val) / 600 <= 0.26
+    assert not np.array_equal(train_val_split(images, 0.2, 0, persons)[1], train_val_split(images, 0.2, 0)[1])
+
+
+def test_groups_merge_with_exact_duplicates_and_take_any_hashable_label(rng):
+    images = rng.integers(0, 256, size=(100, 96, 96), dtype=np.uint8)
+    images[50] = images[0]  # an exact copy in another group still goes with it, and so does its group
+    groups = [(i // 10, "clip") for i in range(100)]
+    for seed in range(4):
+        split = training_split(images, 0.3, seed, max_train_images=40, groups=groups)
+        train_side, val = set(split["train_pool_index"].tolist()), set(split["val_index"].tolist())
+        together = set(range(0, 10)) | set(range(50, 60))
+        assert together <= train_side or together <= val
+        assert len(split["train_index"]) == 40 and set(split["train_index"]) <= train_side
+
+
+def test_bad_groups_are_refused(rng):
+    images = rng.integers(0, 256, size=(4, 96, 96), dtype=np.uint8)
+    with pytest.raises(ValueError, match="3 labels for 4 images"):
+        train_val_split(images, groups=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"missing labels .* rows \[2\]"):
+        train_val_split(images, groups=["a", "b", None, "c"])
+
+
+def test_merge_and_first_appearance_ids():
+    assert first_appearance_ids(["b", "a", "b", "c"]).tolist() == [0, 1, 0, 2]
+    assert merge_groups(np.array([0, 1, 2, 3, 1]), np.array([5, 5, 6, 7, 6])).tolist() == [0, 0, 0, 1, 0]
+
+
+def test_person_groups_reads_training_rows_in_row_order(tmp_path):
+    assert person_groups(tmp_path) is None
+    table = pd.DataFrame({"set": ["test", "training", "training", "test", "training"],
+                          "position": [0, 2, 0, 1, 1], "person": ["t0", "p2", "p0", "t1", "p1"],
+                          "source_file": "x.jpg", "filled_pixels": 0})
+    table.to_csv(tmp_path / PERSON_FILE, index=False)
+    assert person_groups(tmp_path).tolist() == ["p0", "p1", "p2"]
+    table.loc[1, "position"] = 5
+    table.to_csv(tmp_path / PERSON_FILE, index=False)
+    with pytest.raises(ValueError, match="training positions"):
+        person_groups(tmp_path)
