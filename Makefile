@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= cpu
 
-.PHONY: run lab test publish data faces synth lock bench clean-venv
+.PHONY: run lab test publish predict data faces synth lock bench clean-venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "fkp needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
@@ -27,6 +27,9 @@ publish: $(STAMP)  ## copy a finished run's notebooks and figures into the repo:
 
 data: $(STAMP)  ## download the real Kaggle files into data/raw (needs Kaggle API credentials)
 	$(PY) -m fkp_helpers download
+
+predict: $(STAMP)  ## keypoints on your photos: make predict PHOTOS="a.jpg b.png" [MODEL=...] (default: newest run's chosen model)
+	$(PY) -m fkp_helpers predict $(PHOTOS) $(if $(MODEL),--model $(MODEL)) --out $(or $(OUT),predictions)
 
 faces: $(STAMP)  ## convert Udacity's real faces (../shared copy, data/downloads zip, or downloaded) into data/real-faces
 	$(PY) -m fkp_helpers faces

@@ -1,4 +1,4 @@
-"""Command line: ``python -m fkp_helpers {run,publish,synth,faces,convert-udacity,download,verify}``."""
+"""Command line: ``python -m fkp_helpers {run,publish,predict,synth,faces,convert-udacity,download,verify}``."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--publish", action="store_true", help="afterwards copy notebooks and figures into the repo")
     publish = commands.add_parser("publish", help="copy a finished run's notebooks and figures into the repo")
     publish.add_argument("run_dir", type=Path)
+    predict = commands.add_parser("predict", help="keypoints on photographs: detect faces, frame, predict, draw")
+    predict.add_argument("photos", type=Path, nargs="+", help="image files (JPEG, PNG, ...; read by content)")
+    predict.add_argument("--model", type=Path, help="a .keras model of this project (default: the model notebook 04 "
+                         "chose in the newest finished run)")
+    predict.add_argument("--out", type=Path, default=Path("predictions"), help="output folder (default: predictions)")
+    predict.add_argument("--no-flip-tta", action="store_true", help="skip flip test-time augmentation")
+    predict.add_argument("--single-pass", action="store_true", help="skip the second pass that re-frames each face")
     synth = commands.add_parser("synth", help="generate FKP-synth data in Kaggle's file format")
     synth.add_argument("out_dir", type=Path)
     synth.add_argument("--n-train", type=int, default=7049)
@@ -69,6 +76,8 @@ def run_command(args: argparse.Namespace) -> int:
         generate_fkp_synth(args.out_dir, SynthSpec(args.n_train, args.n_test, args.seed, args.label_noise_px))
         print(f"wrote FKP-synth to {args.out_dir}")
         return 0
+    if args.command == "predict":
+        return predict_command(args)
     if args.command in ("faces", "convert-udacity"):
         return real_faces_command(args)
     from fkp_helpers.data.datasets import RAW_DIR
@@ -78,6 +87,29 @@ def run_command(args: argparse.Namespace) -> int:
         return download_competition(args.dest or RAW_DIR)
     lines = verify_official_copies(args.folder or RAW_DIR)
     print("\n".join(lines) or f"no training.zip or test.zip in {args.folder or RAW_DIR}")
+    return 0
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    """``predict PHOTO ... [--model M] [--out DIR]``: keypoints of every face, as CSV, JSON and an annotated PNG."""
+    import warnings
+
+    from fkp_helpers.photos import predict_photos, training_data_of
+    from fkp_helpers.run_state import chosen_model
+    from fkp_helpers.runner import RUNS_DIR
+
+    model = args.model or chosen_model(RUNS_DIR)
+    trained_on = training_data_of(model)
+    print(f"model {model}, trained on {trained_on.description}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the same warning is printed below, once
+        results = predict_photos(list(args.photos), model, args.out, flip_tta=not args.no_flip_tta,
+                                 second_pass=not args.single_pass)
+    if trained_on.warning:
+        print(f"warning: {trained_on.warning}")
+    for result in results:
+        files = ", ".join(str(path) for path in result.files.values())
+        print(f"{result.photo}: {len(result.boxes)} face(s) -> {files}")
     return 0
 
 

@@ -61,3 +61,27 @@ def expected_seconds(runs_dir: Path, profile: str) -> dict[str, float]:
         if is_finished(run_dir):
             return json.loads((run_dir / INFO_FILE).read_text()).get("notebook_seconds", {})
     return {}
+
+
+def run_time_key(run_dir: Path) -> str:
+    """``<profile>-<YYYYmmdd-HHMMSS>`` sorts by its timestamp, whatever the profile."""
+    return run_dir.name.split("-", 1)[-1]
+
+
+def model_chosen_in(run_dir: Path) -> Path:
+    """The model file notebook 04 chose in ``run_dir`` (``evaluation.json``'s ``final_model``)."""
+    evaluation = run_dir / "evaluation.json"
+    if not evaluation.is_file():
+        raise FileNotFoundError(f"{evaluation} not found: run notebooks 03 and 04 into {run_dir} first")
+    model = run_dir / "models" / f"{json.loads(evaluation.read_text())['final_model']}.keras"
+    if not model.is_file():
+        raise FileNotFoundError(f"{model} not found although {evaluation} chose it")
+    return model
+
+
+def chosen_model(runs_dir: Path) -> Path:
+    """The model notebook 04 chose in the newest finished run that has one."""
+    for run_dir in sorted(runs_dir.glob("*-*"), key=run_time_key, reverse=True):
+        if is_finished(run_dir) and (run_dir / "evaluation.json").is_file():
+            return model_chosen_in(run_dir)
+    raise FileNotFoundError(f"no finished run with a chosen model in {runs_dir}: run `make run` first, or pass --model")

@@ -26,7 +26,8 @@ from fkp_helpers.data.near_duplicates import (
 from fkp_helpers.data.datasets import (
     PROJECT_ROOT, RAW_DIR, SYNTH_ROOT, KAGGLE_FILES, CACHE_DIR_NAME, SynthTruth, SeriesData, find_kaggle_file,
     missing_kaggle_files, synth_dir_for, resolve_data_dir, ensure_synth, file_digest, cached_arrays,
-    load_training_set, load_test_set, load_synth_truth, describe_source, load_series_data,
+    load_training_set, load_test_set, load_synth_truth, describe_source, load_series_data, REAL_FACES_DIR,
+    UDACITY_SOURCES, real_data_dir, udacity_source, source_of,
 )
 from fkp_helpers.data.synth_model import (
     MODEL_PATH, MAX_MODE_SD, pattern_to_string, string_to_pattern, SynthModel, load_synth_model,
@@ -44,9 +45,10 @@ from fkp_helpers.data.framing import (
 )
 from fkp_helpers.data.udacity import (
     UDACITY_CSVS, UDACITY_HEADER, PERSON_FILE, GENERATOR, SOURCE_NOTE, LICENCE_NOTE, UdacityFormatError, UdacityFaces,
-    person_of, decode_grey_image, read_udacity, landmarks_outside_image, split_people, convert_udacity,
+    person_of, decode_grey_image, read_udacity, landmarks_outside_image, split_people, convert_udacity, UDACITY_ZIP,
 )
 from fkp_helpers.data.kaggle_download import (
     COMPETITION, RULES_URL, DATA_URL, OFFICIAL_GIT_BLOB_IDS, COMPETITION_FILES, git_blob_id, verify_official_copies,
-    credentials_file, has_credentials, manual_instructions, download_competition,
+    credentials_file, has_credentials, manual_instructions, download_competition, find_kaggle_cli,
 )
+from fkp_helpers.data.udacity_download import UDACITY_URL, download_udacity, manual_faces_instructions

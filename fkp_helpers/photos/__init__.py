@@ -2,6 +2,10 @@
 
 Each module holds one concern; the names below are the stage's public API, importable from here.
 """
+from fkp_helpers.tensorflow_setup import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
 from fkp_helpers.photos.detection import CASCADE_FILE, PhotoTooSmallError, detect_faces, load_cascade
 from fkp_helpers.photos.drawing import draw_faces
 from fkp_helpers.photos.framing import (
@@ -19,3 +23,6 @@ from fkp_helpers.photos.prediction import locate_keypoints, model_predict_fn, pr
 from fkp_helpers.photos.provenance import TrainingData, training_data_of
 from fkp_helpers.photos.reading import PhotoError, read_photo, to_gray
 from fkp_helpers.photos.results import PhotoResult, result_record, result_table
+from fkp_helpers.photos.walkthrough import (
+    PhotoSteps, annotated_grid, eye_line_angle_deg, faces_and_keypoints, hard_case_table, hard_cases, walk_through,
+)
