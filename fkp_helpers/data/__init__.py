@@ -27,7 +27,7 @@ from fkp_helpers.data.datasets import (
     PROJECT_ROOT, RAW_DIR, SYNTH_ROOT, KAGGLE_FILES, CACHE_DIR_NAME, SynthTruth, SeriesData, find_kaggle_file,
     missing_kaggle_files, synth_dir_for, resolve_data_dir, ensure_synth, file_digest, cached_arrays,
     load_training_set, load_test_set, load_synth_truth, describe_source, load_series_data, REAL_FACES_DIR,
-    UDACITY_SOURCES, real_data_dir, udacity_source, source_of,
+    UDACITY_SOURCES, real_data_dir, udacity_source, source_of, split_groups,
 )
 from fkp_helpers.data.synth_model import (
     MODEL_PATH, MAX_MODE_SD, pattern_to_string, string_to_pattern, SynthModel, load_synth_model,

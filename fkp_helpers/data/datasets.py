@@ -25,6 +25,8 @@ from fkp_helpers.data.kaggle_io import (
     read_test,
     read_training,
 )
+from fkp_helpers.data.near_duplicates import near_duplicate_groups
+from fkp_helpers.data.splits import person_groups
 from fkp_helpers.data.synth import INFO_FILE, TRUTH_FILE, SynthSpec, generate_fkp_synth
 from fkp_helpers.data.udacity import GENERATOR as UDACITY_GENERATOR
 from fkp_helpers.data.udacity import UDACITY_ZIP, convert_udacity
@@ -238,3 +240,16 @@ def load_series_data(data_dir: str | os.PathLike) -> SeriesData:
         data_dir=data_dir,
         synth_truth=truth,
     )
+
+
+def split_groups(data: SeriesData) -> tuple[np.ndarray | None, str]:
+    """What a train/validation split must keep on one side, and how to say it: the people of converted real faces,
+    near-duplicate groups on Kaggle's images (frames of one clip, re-crops of one photo), or, on FKP-synth, whose
+    faces are drawn independently, only exact duplicates (None: the split's default)."""
+    persons = person_groups(data.data_dir)
+    if persons is not None:
+        return persons, f"by person ({len(set(persons))} people; no validation person is seen in training)"
+    if data.source == "kaggle":
+        groups = near_duplicate_groups(data.train.images)
+        return groups, f"by near-duplicate group ({len(set(groups))} groups of similar images kept on one side)"
+    return None, "by image (exact duplicates kept on one side)"

@@ -2,7 +2,7 @@
 
 Each module holds one concern; the names below are the stage's public API, importable from here.
 """
-from fkp_helpers.eda.data_quality import duplicate_images, image_statistics, robust_z, shape_outliers
+from fkp_helpers.eda.data_quality import duplicate_images, image_statistics, sharpness, robust_z, shape_outliers
 from fkp_helpers.eda.missing_labels import (
     STRATEGIES,
     apply_strategy,

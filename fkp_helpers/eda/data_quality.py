@@ -44,11 +44,21 @@ def robust_z(values: np.ndarray) -> np.ndarray:
     return (values - median) / (mad if mad > 0 else 1.0)
 
 
+def sharpness(images: np.ndarray) -> np.ndarray:
+    """Per image: variance of the 4-neighbour Laplacian (grey levels squared); low means blurred."""
+    pixels = images.astype(np.float32)
+    laplacian = (4 * pixels[:, 1:-1, 1:-1] - pixels[:, :-2, 1:-1] - pixels[:, 2:, 1:-1]
+                 - pixels[:, 1:-1, :-2] - pixels[:, 1:-1, 2:])
+    return laplacian.var(axis=(1, 2))
+
+
 def image_statistics(images: np.ndarray, z_threshold: float = 3.5) -> pd.DataFrame:
-    """Per image: mean brightness, contrast (std), their robust z-scores, and whether either is unusual."""
-    brightness = images.mean(axis=(1, 2))
-    contrast = images.std(axis=(1, 2))
-    frame = pd.DataFrame({"brightness": brightness, "contrast": contrast,
-                          "brightness_z": robust_z(brightness), "contrast_z": robust_z(contrast)})
-    frame["unusual"] = (frame["brightness_z"].abs() > z_threshold) | (frame["contrast_z"].abs() > z_threshold)
+    """Per image: mean brightness, contrast (std), sharpness (log Laplacian variance), their robust z-scores, and
+    whether any is unusual."""
+    columns = {"brightness": images.mean(axis=(1, 2)), "contrast": images.std(axis=(1, 2)),
+               "sharpness": np.log10(sharpness(images) + 1.0)}
+    frame = pd.DataFrame(columns)
+    for name, values in columns.items():
+        frame[f"{name}_z"] = robust_z(values)
+    frame["unusual"] = (frame[[f"{name}_z" for name in columns]].abs() > z_threshold).any(axis=1)
     return frame

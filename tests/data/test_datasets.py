@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 
 from fkp_helpers.data import datasets
-from fkp_helpers.data.datasets import cached_arrays, load_series_data, missing_kaggle_files, resolve_data_dir
+from fkp_helpers.data.datasets import (
+    cached_arrays, load_series_data, missing_kaggle_files, resolve_data_dir, split_groups,
+)
+from fkp_helpers.data.udacity import convert_udacity
 from fkp_helpers.data.kaggle_io import KaggleFormatError, read_training
 from fkp_helpers.profiles import get_profile
 
@@ -83,3 +86,18 @@ def test_lookup_asking_for_unknown_images_is_named(tiny_synth_dir, tmp_path):
     lookup.write_bytes(lookup.read_bytes() + f"{next_row},999,nose_tip_x\r\n".encode())
     with pytest.raises(KaggleFormatError, match="IdLookupTable.csv: asks for ImageIds not in the test file: \\[999\\]"):
         load_series_data(folder)
+
+
+def test_split_groups_follow_what_the_data_knows(tmp_path, tiny_synth_dir, udacity_subset):
+    groups, sentence = split_groups(load_series_data(tiny_synth_dir))
+    assert groups is None and sentence.startswith("by image")
+    kaggle = tmp_path / "kaggle"
+    kaggle.mkdir()
+    for name in ("training.zip", "test.zip", "IdLookupTable.csv", "SampleSubmission.csv"):
+        shutil.copy(tiny_synth_dir / name, kaggle)
+    data = load_series_data(kaggle)
+    groups, sentence = split_groups(data)
+    assert len(groups) == len(data.train) and sentence.startswith("by near-duplicate group")
+    faces = load_series_data(convert_udacity(udacity_subset, tmp_path / "faces", progress=False))
+    groups, sentence = split_groups(faces)
+    assert len(set(groups)) < len(groups) and sentence.startswith("by person")

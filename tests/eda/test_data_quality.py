@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from fkp_helpers.data.synth_model import load_synth_model
-from fkp_helpers.eda.data_quality import duplicate_images, image_statistics, robust_z, shape_outliers
+from fkp_helpers.eda.data_quality import duplicate_images, image_statistics, robust_z, shape_outliers, sharpness
 
 
 def test_duplicates_and_their_label_disagreement(rng):
@@ -30,3 +30,17 @@ def test_unusual_brightness_is_flagged(rng):
     stats = image_statistics(images)
     assert stats.index[stats.unusual].tolist() == [7]
     assert robust_z(np.array([1.0, 1.0, 1.0]))[0] == 0.0
+
+
+def test_sharpness_is_low_for_blurred_images_and_flags_them(rng):
+    images = rng.integers(0, 256, size=(30, 96, 96)).astype(np.uint8)
+    blurred = images[3].astype(np.float32)
+    for _ in range(6):  # a few box-blur passes
+        blurred = (blurred + np.roll(blurred, 1, 0) + np.roll(blurred, 1, 1) + np.roll(blurred, (1, 1), (0, 1))) / 4
+    images[3] = blurred.astype(np.uint8)
+    values = sharpness(images)
+    assert values[3] < 0.05 * np.median(values)
+    flat = np.full((2, 96, 96), 80, dtype=np.uint8)
+    assert sharpness(flat).tolist() == [0.0, 0.0]
+    stats = image_statistics(images)
+    assert 3 in stats.index[stats.unusual] and stats.loc[3, "sharpness_z"] < -3.5
