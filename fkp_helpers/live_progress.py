@@ -108,7 +108,9 @@ class LiveProgress:
         """A notebook begins: say so, with the time expected, and start watching its progress events."""
         self.notebook, self._started = notebook, time.time()
         self._stop.clear()
-        self.say(f"running {notebook} · {self.time_left()}")
+        estimate = (f" · {self.time_left()}" if notebook in self.expected
+                    else " (no finished run of this profile to estimate its time from)")
+        self.say(f"running {notebook}{estimate}")
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
