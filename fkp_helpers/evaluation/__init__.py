@@ -9,7 +9,7 @@ from fkp_helpers.evaluation.metrics import (
     best_and_worst,
     check_keypoint_arrays,
     error_by_bins,
-    evaluation_table,
+    evaluation_table, held_out_table,
     eye_line_angle_deg,
     inter_ocular_distance,
     labelled_mask,

@@ -318,6 +318,25 @@ def evaluation_table(
     return table
 
 
+def held_out_table(
+    predictions_by_model: Mapping[str, np.ndarray],
+    labels: np.ndarray,
+    noise_free: np.ndarray | None = None,
+    noise_floor: float | None = None,
+) -> pd.DataFrame:
+    """Every model scored once on the held-out test faces: ``evaluation_table`` (without per-keypoint columns)
+    against their hidden ``labels``, and, where the noise-free positions are known (FKP-synth), a column
+    ``rmse_vs_noise_free_px``: the distance from the truth itself, which noisy labels hide (errors add in quadrature,
+    so a model at ``r`` px against labels with ``s`` px noise is about ``sqrt(r**2 - s**2)`` from the truth)."""
+    table = evaluation_table(predictions_by_model, labels, noise_floor=noise_floor, per_keypoint=False)
+    if noise_free is not None:
+        versus_truth = {name: rmse_px(predicted, noise_free) for name, predicted in predictions_by_model.items()}
+        if noise_floor is not None:
+            versus_truth[NOISE_FLOOR_ROW] = 0.0
+        table["rmse_vs_noise_free_px"] = pd.Series(versus_truth)
+    return table
+
+
 def table_records(table: pd.DataFrame) -> list[dict]:
     """The rows of a metrics table as JSON-ready dicts (index as the first field, NaN as None)."""
     records = table.reset_index().to_dict(orient="records")

@@ -223,3 +223,17 @@ def test_noise_floor_pck_curve():
     np.testing.assert_allclose(metrics.noise_floor_pck_curve(truth, 1.0, [0.1], normalised=True), [1 - np.exp(-4.5)])
     np.testing.assert_allclose(metrics.noise_floor_pck_curve(truth, 0.0, [0, 1]), [1, 1])
     assert np.isnan(metrics.noise_floor_pck_curve(np.full((1, 15, 2), np.nan), 1.0, [1, 2])).all()
+
+
+def test_held_out_table_scores_against_labels_and_the_noise_free_truth(rng):
+    truth = rng.uniform(20, 76, (50, 15, 2))
+    labels = truth + rng.normal(0, 1.0, truth.shape)
+    predictions = {"perfect": truth.copy(), "off_by_2": truth + 2.0}
+    table = metrics.held_out_table(predictions, labels, noise_free=truth, noise_floor=1.0)
+    assert list(table.index) == ["perfect", "off_by_2", metrics.NOISE_FLOOR_ROW]
+    assert table.loc["perfect", "rmse_vs_noise_free_px"] == 0.0
+    assert table.loc["off_by_2", "rmse_vs_noise_free_px"] == pytest.approx(2.0)
+    assert table.loc["perfect", "rmse_px"] == pytest.approx(metrics.rmse_px(truth, labels))
+    assert not any(column.startswith("rmse_left_eye") for column in table.columns)
+    plain = metrics.held_out_table(predictions, labels)
+    assert "rmse_vs_noise_free_px" not in plain.columns and metrics.NOISE_FLOOR_ROW not in plain.index
