@@ -115,8 +115,8 @@ def predict_command(args: argparse.Namespace) -> int:
 
 def real_faces_command(args: argparse.Namespace) -> int:
     """``convert-udacity SRC OUT``, or ``faces``: find (or download) a Udacity source, convert it once."""
-    from fkp_helpers.data.datasets import PROJECT_ROOT, REAL_FACES_DIR, udacity_source
-    from fkp_helpers.data.udacity import UDACITY_ZIP, convert_udacity
+    from fkp_helpers.data.datasets import REAL_FACES_DIR, UDACITY_FOLDER, UDACITY_ZIP_PATH, udacity_source
+    from fkp_helpers.data.udacity import convert_udacity
     from fkp_helpers.data.udacity_download import download_udacity, manual_faces_instructions
 
     if args.command == "convert-udacity":
@@ -126,10 +126,9 @@ def real_faces_command(args: argparse.Namespace) -> int:
     if REAL_FACES_DIR.exists():
         print(f"{REAL_FACES_DIR} already holds converted real faces; `make run` uses them")
         return 0
-    zip_path = PROJECT_ROOT / "data" / "downloads" / UDACITY_ZIP
-    source = udacity_source() or (zip_path if download_udacity(zip_path) else None)
+    source = udacity_source() or (UDACITY_ZIP_PATH if download_udacity(UDACITY_ZIP_PATH) else None)
     if source is None:
-        print(manual_faces_instructions(zip_path, PROJECT_ROOT / "data" / "udacity-p1-faces"))
+        print(manual_faces_instructions(UDACITY_ZIP_PATH, UDACITY_FOLDER))
         return 1
     convert_udacity(source, REAL_FACES_DIR)
     print(f"converted {source} into {REAL_FACES_DIR}; `make run` now runs the series on these real faces")

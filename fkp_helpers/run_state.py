@@ -6,9 +6,10 @@ finished run, which is never touched again.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from fkp_helpers.data.kaggle_io import write_atomically
 
 STATE_FILE = "run_state.json"
 INFO_FILE = "run_info.json"
@@ -29,9 +30,7 @@ class RunState:
 
     def save(self, run_dir: Path) -> None:
         """Write the state into ``run_dir`` atomically."""
-        tmp = run_dir / f".{STATE_FILE}.tmp"
-        tmp.write_text(json.dumps(asdict(self), indent=1) + "\n")
-        os.replace(tmp, run_dir / STATE_FILE)
+        write_atomically(run_dir / STATE_FILE, (json.dumps(asdict(self), indent=1) + "\n").encode())
 
 
 def read_state(run_dir: Path) -> RunState | None:
@@ -45,10 +44,14 @@ def is_finished(run_dir: Path) -> bool:
     return (run_dir / INFO_FILE).is_file()
 
 
+def newest_first(runs_dir: Path, profile: str = "*") -> list[Path]:
+    """The run folders ``<profile>-<YYYYmmdd-HHMMSS>`` of ``runs_dir`` (any profile by default), newest first."""
+    return sorted(runs_dir.glob(f"{profile}-*"), key=lambda run_dir: run_dir.name.split("-", 1)[-1], reverse=True)
+
+
 def find_resumable(runs_dir: Path, wanted: RunState) -> Path | None:
     """The newest unfinished run folder of ``runs_dir`` started for the same job as ``wanted``, if any."""
-    candidates = sorted(runs_dir.glob(f"{wanted.profile}-*"), key=lambda p: p.name, reverse=True)
-    for run_dir in candidates:
+    for run_dir in newest_first(runs_dir, wanted.profile):
         state = read_state(run_dir)
         if state is not None and not is_finished(run_dir) and state.same_job(wanted):
             return run_dir
@@ -57,15 +60,10 @@ def find_resumable(runs_dir: Path, wanted: RunState) -> Path | None:
 
 def expected_seconds(runs_dir: Path, profile: str) -> dict[str, float]:
     """Seconds each notebook took in the newest finished run of ``profile`` (empty if there is none)."""
-    for run_dir in sorted(runs_dir.glob(f"{profile}-*"), key=lambda p: p.name, reverse=True):
+    for run_dir in newest_first(runs_dir, profile):
         if is_finished(run_dir):
             return json.loads((run_dir / INFO_FILE).read_text()).get("notebook_seconds", {})
     return {}
-
-
-def run_time_key(run_dir: Path) -> str:
-    """``<profile>-<YYYYmmdd-HHMMSS>`` sorts by its timestamp, whatever the profile."""
-    return run_dir.name.split("-", 1)[-1]
 
 
 def model_chosen_in(run_dir: Path) -> Path:
@@ -81,7 +79,7 @@ def model_chosen_in(run_dir: Path) -> Path:
 
 def chosen_model(runs_dir: Path) -> Path:
     """The model notebook 04 chose in the newest finished run that has one."""
-    for run_dir in sorted(runs_dir.glob("*-*"), key=run_time_key, reverse=True):
+    for run_dir in newest_first(runs_dir):
         if is_finished(run_dir) and (run_dir / "evaluation.json").is_file():
             return model_chosen_in(run_dir)
     raise FileNotFoundError(f"no finished run with a chosen model in {runs_dir}: run `make run` first, or pass --model")

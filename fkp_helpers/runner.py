@@ -14,6 +14,7 @@ from typing import Iterator
 import papermill
 
 from fkp_helpers.data.datasets import PROJECT_ROOT, resolve_data_dir
+from fkp_helpers.data.kaggle_io import write_atomically
 from fkp_helpers.live_progress import ENGINE_NAME, LiveProgress
 from fkp_helpers.profiles import get_profile
 from fkp_helpers.progress import PROGRESS_ENV, RESUME_ENV
@@ -87,7 +88,7 @@ def run_series(
             state.save(run_dir)
             live.finish(state.finished[notebook.name])
     info = {"profile": profile.name, "seed": seed, "data_dir": str(data), "notebook_seconds": state.finished}
-    (run_dir / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n")
+    write_atomically(run_dir / INFO_FILE, (json.dumps(info, indent=1) + "\n").encode())  # marks the run finished
     print(f"[fkp] run finished in {sum(state.finished.values()):.0f} s: {run_dir}", flush=True)
     return run_dir
 

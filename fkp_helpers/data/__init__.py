@@ -17,7 +17,7 @@ from fkp_helpers.data.shapes import (
     similarity_transform, apply_similarity, align_to, procrustes_mean, level_eyes, alignment_residuals,
 )
 from fkp_helpers.data.splits import (
-    first_appearance_ids, image_groups, linked_groups, merge_groups, train_val_split, training_split, person_groups,
+    first_appearance_ids, image_groups, linked_groups, merge_groups, train_val_split, training_split,
 )
 from fkp_helpers.data.near_duplicates import (
     THUMBNAIL_SIZE, DEFAULT_THRESHOLD, BLOCK_ROWS, thumbnail_features, near_duplicate_pairs, near_duplicate_groups,
@@ -27,7 +27,8 @@ from fkp_helpers.data.datasets import (
     PROJECT_ROOT, RAW_DIR, SYNTH_ROOT, KAGGLE_FILES, CACHE_DIR_NAME, SynthTruth, SeriesData, find_kaggle_file,
     missing_kaggle_files, synth_dir_for, resolve_data_dir, ensure_synth, file_digest, cached_arrays,
     load_training_set, load_test_set, load_synth_truth, describe_source, load_series_data, REAL_FACES_DIR,
-    UDACITY_SOURCES, real_data_dir, udacity_source, source_of, split_groups,
+    UDACITY_SOURCES, UDACITY_ZIP_PATH, UDACITY_FOLDER, real_data_dir, udacity_source, read_info, source_of,
+    split_groups,
 )
 from fkp_helpers.data.synth_model import (
     MODEL_PATH, MAX_MODE_SD, pattern_to_string, string_to_pattern, SynthModel, load_synth_model,
@@ -46,6 +47,7 @@ from fkp_helpers.data.framing import (
 from fkp_helpers.data.udacity import (
     UDACITY_CSVS, UDACITY_HEADER, PERSON_FILE, GENERATOR, SOURCE_NOTE, LICENCE_NOTE, UdacityFormatError, UdacityFaces,
     person_of, decode_grey_image, read_udacity, landmarks_outside_image, split_people, convert_udacity, UDACITY_ZIP,
+    person_groups,
 )
 from fkp_helpers.data.kaggle_download import (
     COMPETITION, RULES_URL, DATA_URL, OFFICIAL_GIT_BLOB_IDS, COMPETITION_FILES, git_blob_id, verify_official_copies,

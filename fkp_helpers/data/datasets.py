@@ -1,4 +1,5 @@
-"""Where a run's data comes from: the real Kaggle files in ``data/raw`` if present, else generated FKP-synth.
+"""Where a run's data comes from: the real Kaggle files in ``data/raw``, else the real faces converted into
+``data/real-faces``, else generated FKP-synth (see :func:`resolve_data_dir`).
 
 Parsed arrays are cached as ``.npz`` files keyed by the source file's hash, so a second load takes a fraction of a
 second and a changed source file is never served stale.
@@ -26,18 +27,20 @@ from fkp_helpers.data.kaggle_io import (
     read_training,
 )
 from fkp_helpers.data.near_duplicates import near_duplicate_groups
-from fkp_helpers.data.splits import person_groups
 from fkp_helpers.data.synth import INFO_FILE, TRUTH_FILE, SynthSpec, generate_fkp_synth
 from fkp_helpers.data.udacity import GENERATOR as UDACITY_GENERATOR
-from fkp_helpers.data.udacity import UDACITY_ZIP, convert_udacity
+from fkp_helpers.data.udacity import UDACITY_ZIP, convert_udacity, person_groups
 from fkp_helpers.profiles import Profile
 
 PROJECT_ROOT = Path(os.environ.get("FKP_ROOT", Path(__file__).resolve().parents[2]))
 RAW_DIR = PROJECT_ROOT / "data" / "raw"
 SYNTH_ROOT = PROJECT_ROOT / "data" / "fkp-synth"
 REAL_FACES_DIR = PROJECT_ROOT / "data" / "real-faces"
-UDACITY_SOURCES = (PROJECT_ROOT / "data" / "downloads" / UDACITY_ZIP, PROJECT_ROOT / "data" / "udacity-p1-faces",
-                   PROJECT_ROOT.parent / "shared" / "data" / "udacity-p1-faces")
+UDACITY_ZIP_PATH = PROJECT_ROOT / "data" / "downloads" / UDACITY_ZIP
+"""Where ``make faces`` downloads Udacity's zip, and where a user may put it."""
+UDACITY_FOLDER = PROJECT_ROOT / "data" / "udacity-p1-faces"
+"""Where a user may put the zip's contents (the two CSVs with ``training/`` and ``test/``)."""
+UDACITY_SOURCES = (UDACITY_ZIP_PATH, UDACITY_FOLDER, PROJECT_ROOT.parent / "shared" / "data" / "udacity-p1-faces")
 KAGGLE_FILES = {"training": ("training.zip", "training.csv"), "test": ("test.zip", "test.csv"),
                 "lookup": ("IdLookupTable.csv",), "sample": ("SampleSubmission.csv",)}
 CACHE_DIR_NAME = ".fkp_cache"
@@ -66,7 +69,7 @@ class SeriesData:
     lookup: pd.DataFrame
     sample_submission: pd.DataFrame
     source: str
-    """``"kaggle"`` or ``"fkp-synth"``."""
+    """``"kaggle"``, ``"real-faces"`` or ``"fkp-synth"``."""
     description: str
     data_dir: Path
     synth_truth: SynthTruth | None
@@ -185,29 +188,33 @@ def load_test_set(path: Path) -> TestSet:
 
 
 def load_synth_truth(data_dir: Path) -> SynthTruth | None:
-    """The hidden truth of an FKP-synth folder, or None for real Kaggle data."""
+    """The hidden truth of an FKP-synth or converted real-face folder, or None for real Kaggle data."""
     if not (data_dir / TRUTH_FILE).is_file():
         return None
-    info = json.loads((data_dir / INFO_FILE).read_text())
+    info = read_info(data_dir)
     with np.load(data_dir / TRUTH_FILE) as truth:
         return SynthTruth(label_noise_px=float(info["label_noise_px"]),
                           **{name: truth[name] for name in SynthTruth.__dataclass_fields__ if name != "label_noise_px"})
 
 
-def source_of(data_dir: Path) -> str:
-    """``kaggle``, ``real-faces`` (converted Udacity photographs) or ``fkp-synth``: which of the three sources."""
+def read_info(data_dir: Path) -> dict | None:
+    """The info file a generated or converted data set holds beside its Kaggle files (None for Kaggle's own)."""
     info_file = data_dir / INFO_FILE
-    if not info_file.is_file():
+    return json.loads(info_file.read_text()) if info_file.is_file() else None
+
+
+def source_of(info: dict | None) -> str:
+    """``kaggle``, ``real-faces`` (converted Udacity photographs) or ``fkp-synth``, from a data set's info file."""
+    if info is None:
         return "kaggle"
-    return "real-faces" if json.loads(info_file.read_text()).get("generator") == UDACITY_GENERATOR else "fkp-synth"
+    return "real-faces" if info.get("generator") == UDACITY_GENERATOR else "fkp-synth"
 
 
-def describe_source(data_dir: Path, truth: SynthTruth | None, n_train: int, n_test: int) -> str:
+def describe_source(data_dir: Path, info: dict | None, n_train: int, n_test: int) -> str:
     """One sentence saying which data a run used."""
-    source = source_of(data_dir)
+    source = source_of(info)
     if source == "kaggle":
         return f"the real Kaggle files in {data_dir} ({n_train} training rows, {n_test} test images)"
-    info = json.loads((data_dir / INFO_FILE).read_text())
     if source == "real-faces":
         return (f"real faces: {n_train} training and {n_test} test photographs of {info['n_train_people']} and "
                 f"{info['n_test_people']} different people (YouTube Faces frames published by Udacity, split by "
@@ -229,14 +236,14 @@ def load_series_data(data_dir: str | os.PathLike) -> SeriesData:
     unknown = sorted(set(lookup["ImageId"]) - set(test.image_ids.tolist()))
     if unknown:
         raise KaggleFormatError(find_kaggle_file(data_dir, "lookup"), f"asks for ImageIds not in the test file: {unknown[:5]}")
-    truth = load_synth_truth(data_dir)
+    truth, info = load_synth_truth(data_dir), read_info(data_dir)
     return SeriesData(
         train=train,
         test=test,
         lookup=lookup,
         sample_submission=read_sample_submission(find_kaggle_file(data_dir, "sample")),
-        source=source_of(data_dir),
-        description=describe_source(data_dir, truth, len(train), len(test)),
+        source=source_of(info),
+        description=describe_source(data_dir, info, len(train), len(test)),
         data_dir=data_dir,
         synth_truth=truth,
     )

@@ -49,9 +49,9 @@ class TrainingSet:
 
 @dataclass(frozen=True)
 class TestSet:
-    __test__ = False  # not a pytest test class
-
     """Test image ids ``(N,)`` and images ``(N, 96, 96)`` uint8."""
+
+    __test__ = False  # not a pytest test class
 
     image_ids: np.ndarray
     images: np.ndarray

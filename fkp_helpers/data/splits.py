@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Hashable, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-
-from fkp_helpers.data.udacity import PERSON_FILE
 
 
 def first_appearance_ids(labels: Sequence[Hashable] | np.ndarray) -> np.ndarray:
@@ -91,20 +88,3 @@ def training_split(
     if max_train_images is not None and len(pool) > max_train_images:
         train = np.sort(np.random.default_rng([seed, 1]).choice(pool, size=max_train_images, replace=False))
     return {"train_index": train, "val_index": val, "train_pool_index": pool}
-
-
-def person_groups(data_dir: str | Path) -> np.ndarray | None:
-    """The person of every ``training.csv`` row (``(N,)`` strings, row order) from the ``person_ids.csv`` that a
-    converted real-face data set holds beside its Kaggle files; None where there is none (Kaggle, FKP-synth)."""
-    path = Path(data_dir) / PERSON_FILE
-    if not path.is_file():
-        return None
-    table = pd.read_csv(path, dtype={"set": str, "person": str})
-    missing = {"set", "position", "person"} - set(table.columns)
-    if missing:
-        raise ValueError(f"{path}: expected columns set, position, person; missing {sorted(missing)}")
-    training = table[table["set"] == "training"].sort_values("position")
-    positions = training["position"].to_numpy()
-    if not np.array_equal(positions, np.arange(len(training))):
-        raise ValueError(f"{path}: the training positions are not 0..{len(training) - 1} once each")
-    return training["person"].to_numpy(dtype=object)

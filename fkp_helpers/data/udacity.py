@@ -221,6 +221,23 @@ def landmarks_outside_image(faces: UdacityFaces) -> np.ndarray:
     ])
 
 
+def person_groups(data_dir: str | os.PathLike) -> np.ndarray | None:
+    """The person of every ``training.csv`` row (``(N,)`` strings, row order) from the ``person_ids.csv`` that a
+    converted real-face data set holds beside its Kaggle files; None where there is none (Kaggle, FKP-synth)."""
+    path = Path(data_dir) / PERSON_FILE
+    if not path.is_file():
+        return None
+    table = pd.read_csv(path, dtype={"set": str, "person": str})
+    missing = {"set", "position", "person"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path}: expected columns set, position, person; missing {sorted(missing)}")
+    training = table[table["set"] == "training"].sort_values("position")
+    positions = training["position"].to_numpy()
+    if not np.array_equal(positions, np.arange(len(training))):
+        raise ValueError(f"{path}: the training positions are not 0..{len(training) - 1} once each")
+    return training["person"].to_numpy(dtype=object)
+
+
 # ---------------------------------------------------------------------------------------------------- converting
 def split_people(persons: list[str], rng: np.random.Generator, test_fraction: float) -> np.ndarray:
     """``(N,)`` mask of the faces of test people: a seeded ``test_fraction`` of the distinct people (at least one)."""

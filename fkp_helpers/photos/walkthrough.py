@@ -18,6 +18,9 @@ from fkp_helpers.photos.prediction import locate_keypoints, predict_in_frames
 from fkp_helpers.photos.reading import to_gray
 
 EYES = [keypoint_index("left_eye_center"), keypoint_index("right_eye_center")]
+PHOTO_DPI = 72
+"""Photographs are shown at screen resolution, which keeps a notebook's stored images small; ``save_figure`` still
+writes them at its own, higher resolution."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def hard_case_table(cases: dict[str, np.ndarray], predict_fn: PredictFn) -> pd.D
 def annotated_grid(cases: dict[str, np.ndarray], predict_fn: PredictFn, columns: int = 3) -> matplotlib.figure.Figure:
     """Each case's photo with its detected faces and keypoints drawn (an empty photo means no face was found)."""
     rows = -(-len(cases) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.6 * rows), dpi=PHOTO_DPI, squeeze=False)
     for ax, (name, rgb) in zip(axes.ravel(), cases.items()):
         boxes, keypoints = faces_and_keypoints(rgb, predict_fn)
         ax.imshow(draw_faces(rgb, boxes, keypoints))
@@ -100,4 +103,13 @@ def annotated_grid(cases: dict[str, np.ndarray], predict_fn: PredictFn, columns:
     for ax in axes.ravel():
         ax.set_axis_off()
     fig.tight_layout()
+    return fig
+
+
+def photo_figure(rgb: np.ndarray, title: str, size: float = 6.0) -> matplotlib.figure.Figure:
+    """One photograph (e.g. ``draw_faces``'s annotated copy) with a title, at ``PHOTO_DPI``."""
+    fig, ax = plt.subplots(figsize=(size, size), dpi=PHOTO_DPI)
+    ax.imshow(rgb)
+    ax.set_title(title, fontsize=10)
+    ax.set_axis_off()
     return fig

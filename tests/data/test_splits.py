@@ -1,18 +1,15 @@
 import hashlib
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from fkp_helpers.data.splits import (
     first_appearance_ids,
     image_groups,
     merge_groups,
-    person_groups,
     train_val_split,
     training_split,
 )
-from fkp_helpers.data.udacity import PERSON_FILE
 
 
 def test_image_groups_mark_exact_duplicates(rng):
@@ -107,16 +104,3 @@ def test_bad_groups_are_refused(rng):
 def test_merge_and_first_appearance_ids():
     assert first_appearance_ids(["b", "a", "b", "c"]).tolist() == [0, 1, 0, 2]
     assert merge_groups(np.array([0, 1, 2, 3, 1]), np.array([5, 5, 6, 7, 6])).tolist() == [0, 0, 0, 1, 0]
-
-
-def test_person_groups_reads_training_rows_in_row_order(tmp_path):
-    assert person_groups(tmp_path) is None
-    table = pd.DataFrame({"set": ["test", "training", "training", "test", "training"],
-                          "position": [0, 2, 0, 1, 1], "person": ["t0", "p2", "p0", "t1", "p1"],
-                          "source_file": "x.jpg", "filled_pixels": 0})
-    table.to_csv(tmp_path / PERSON_FILE, index=False)
-    assert person_groups(tmp_path).tolist() == ["p0", "p1", "p2"]
-    table.loc[1, "position"] = 5
-    table.to_csv(tmp_path / PERSON_FILE, index=False)
-    with pytest.raises(ValueError, match="training positions"):
-        person_groups(tmp_path)

@@ -20,7 +20,14 @@ from fkp_helpers.data.kaggle_io import (
     read_training,
 )
 from fkp_helpers.data.synth import INFO_FILE, TRUTH_FILE
-from fkp_helpers.data.udacity import PERSON_FILE, UDACITY_CSVS, convert_udacity, decode_grey_image, person_of
+from fkp_helpers.data.udacity import (
+    PERSON_FILE,
+    UDACITY_CSVS,
+    convert_udacity,
+    decode_grey_image,
+    person_groups,
+    person_of,
+)
 
 KAGGLE_LABELS = Path(__file__).resolve().parents[3] / "shared" / "data" / "kaggle-fkp-labels" / "training_keypoints.csv"
 OUTSIDE = ("Eliza_Dushku_20.jpg", "Eliza_Dushku_21.jpg", "Eliza_Dushku_22.jpg")
@@ -230,3 +237,16 @@ def test_a_truncated_zip_is_named(subset, tmp_path):
         convert_udacity(archive, tmp_path / "out", progress=False)
     assert error.value.path == archive
     assert not (tmp_path / "out").exists()
+
+
+def test_person_groups_reads_training_rows_in_row_order(tmp_path):
+    assert person_groups(tmp_path) is None
+    table = pd.DataFrame({"set": ["test", "training", "training", "test", "training"],
+                          "position": [0, 2, 0, 1, 1], "person": ["t0", "p2", "p0", "t1", "p1"],
+                          "source_file": "x.jpg", "filled_pixels": 0})
+    table.to_csv(tmp_path / PERSON_FILE, index=False)
+    assert person_groups(tmp_path).tolist() == ["p0", "p1", "p2"]
+    table.loc[1, "position"] = 5
+    table.to_csv(tmp_path / PERSON_FILE, index=False)
+    with pytest.raises(ValueError, match="training positions"):
+        person_groups(tmp_path)

@@ -25,7 +25,8 @@ def test_a_failed_download_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
 
 
 def test_faces_without_a_source_says_where_to_put_it(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(datasets, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(datasets, "UDACITY_ZIP_PATH", tmp_path / "data" / "downloads" / "train-test-data.zip")
+    monkeypatch.setattr(datasets, "UDACITY_FOLDER", tmp_path / "data" / "udacity-p1-faces")
     monkeypatch.setattr(datasets, "REAL_FACES_DIR", tmp_path / "data" / "real-faces")
     monkeypatch.setattr(datasets, "UDACITY_SOURCES", (tmp_path / "absent",))
     monkeypatch.setattr(udacity_download, "UDACITY_URL", "http://127.0.0.1:9/train-test-data.zip")

@@ -10,11 +10,13 @@ matplotlib.use("Agg")
 
 from fkp_helpers.data.keypoints import N_KEYPOINTS, keypoint_index  # noqa: E402
 from fkp_helpers.photos.walkthrough import (  # noqa: E402
+    PHOTO_DPI,
     annotated_grid,
     eye_line_angle_deg,
     faces_and_keypoints,
     hard_case_table,
     hard_cases,
+    photo_figure,
     walk_through,
 )
 
@@ -58,3 +60,9 @@ def test_hard_cases_show_where_detection_fails(astronaut):
     assert boxes.shape == (0, 4) and keypoints.shape == (0, N_KEYPOINTS, 2)
     figure = annotated_grid(cases, mean_face_model)
     assert len(figure.axes) == 6 and "0 face(s)" in figure.axes[3].get_title()
+
+
+def test_photo_figures_are_drawn_at_screen_resolution(astronaut):
+    figure = photo_figure(astronaut, "title")
+    assert figure.dpi == PHOTO_DPI and figure.axes[0].get_title() == "title"
+    assert annotated_grid({"as it is": astronaut}, mean_face_model, columns=1).dpi == PHOTO_DPI
