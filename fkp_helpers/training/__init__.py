@@ -7,7 +7,7 @@ from fkp_helpers.tensorflow_setup import import_tensorflow_quietly
 import_tensorflow_quietly()
 
 from fkp_helpers.training.batches import ArrayBatches
-from fkp_helpers.training.callbacks import BestModelCheckpoint, EpochLogger, MonitorStateBackup, ProgressPrinter
+from fkp_helpers.training.callbacks import BestModelCheckpoint, EpochBackup, EpochLogger, ProgressPrinter
 from fkp_helpers.training.loop import TrainingResult, compile_model, read_history, train_model
 from fkp_helpers.training.losses import (
     MONITOR,

@@ -1,8 +1,9 @@
-"""Callbacks of a training run: epoch timing, progress lines, the atomic best-model checkpoint, monitor state."""
+"""Callbacks of a training run: epoch timing, progress lines, the atomic best-model checkpoint, the epoch backup."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from fkp_helpers.data.kaggle_io import write_atomically
 from fkp_helpers.progress import report
 from fkp_helpers.training.losses import MONITOR
 from fkp_helpers.training.model_files import save_model_atomically
@@ -81,34 +83,57 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             save_model_atomically(self.model, self.path)
 
 
-class MonitorStateBackup(keras.callbacks.Callback):
-    """Keeps EarlyStopping / ReduceLROnPlateau / checkpoint bookkeeping across a BackupAndRestore resume."""
+class EpochBackup(keras.callbacks.Callback):
+    """The state a killed run resumes from, written at each epoch end and removed when training ends normally.
 
+    ``epoch-<n>.weights.h5`` holds the model's and the optimizer's variables after epoch ``n``; ``state.json`` names
+    that file, the epoch, and the bookkeeping of the monitoring callbacks (EarlyStopping, ReduceLROnPlateau, the
+    best-model checkpoint). Each file is written to a temporary name and renamed, and ``state.json`` is renamed last,
+    so a kill at any moment leaves one complete, consistent backup of a finished epoch, or none.
+    """
+
+    STATE = "state.json"
     FIELDS = ("wait", "best", "best_epoch", "cooldown_counter")
 
-    def __init__(self, path: str | os.PathLike, callbacks: dict[str, keras.callbacks.Callback], resume_epoch: int | None):
+    def __init__(self, backup_dir: str | os.PathLike, monitored: dict[str, keras.callbacks.Callback]):
         super().__init__()
-        self.path, self.callbacks, self.resume_epoch = Path(path), callbacks, resume_epoch
+        self.backup_dir, self.monitored = Path(backup_dir), monitored
+
+    @classmethod
+    def read_state(cls, backup_dir: str | os.PathLike) -> dict[str, Any] | None:
+        """The saved state in ``backup_dir``, or None if there is none."""
+        path = Path(backup_dir) / cls.STATE
+        return json.loads(path.read_text()) if path.is_file() else None
 
     def on_train_begin(self, logs=None):
-        if self.resume_epoch is None or not self.path.is_file():
+        state = self.read_state(self.backup_dir)
+        if state is None:
             return
-        saved = json.loads(self.path.read_text())
-        if saved.get("epoch") != self.resume_epoch:
-            return
-        for key, callback in self.callbacks.items():
-            for name, value in saved.get(key, {}).items():
+        weights = self.backup_dir / state["weights"]
+        if not weights.is_file():
+            raise FileNotFoundError(f"{self.backup_dir / self.STATE} names {weights.name}, which is missing; "
+                                    f"delete {self.backup_dir} to train this model from the start")
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(weights)
+        for key, callback in self.monitored.items():
+            for name, value in state.get("monitored", {}).get(key, {}).items():
                 setattr(callback, name, value)
 
     def on_epoch_end(self, epoch, logs=None):
-        state: dict[str, Any] = {"epoch": epoch + 1}
-        for key, callback in self.callbacks.items():
-            state[key] = {
-                name: (None if getattr(callback, name) is None else float(getattr(callback, name)))
-                for name in self.FIELDS
-                if hasattr(callback, name)
-            }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, self.path)
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        weights = self.backup_dir / f"epoch-{epoch + 1}.weights.h5"
+        temporary = self.backup_dir / f".tmp-{weights.name}"
+        self.model.save_weights(temporary, overwrite=True)
+        os.replace(temporary, weights)
+        state = {"epoch": epoch + 1, "weights": weights.name, "monitored": {
+            key: {name: (None if getattr(callback, name) is None else float(getattr(callback, name)))
+                  for name in self.FIELDS if hasattr(callback, name)}
+            for key, callback in self.monitored.items()}}
+        write_atomically(self.backup_dir / self.STATE, json.dumps(state).encode())
+        for old in self.backup_dir.glob("epoch-*.weights.h5"):
+            if old != weights:
+                old.unlink()
+
+    def on_train_end(self, logs=None):
+        shutil.rmtree(self.backup_dir, ignore_errors=True)

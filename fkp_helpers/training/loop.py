@@ -6,11 +6,9 @@ Reproducibility: ``train_model`` calls ``set_reproducible(seed)`` (Python/NumPy/
 shuffles array data with a generator seeded by ``(seed, epoch)``, and at the start of every epoch resets the state of
 each random layer (dropout) to a value derived from ``(seed, epoch)``. So the same model weights, data, profile and
 seed give the same history on the same machine, also after a run is killed and resumed from its
-``BackupAndRestore`` backup. Residual nondeterminism: results may differ between machines, CPU instruction sets,
+``EpochBackup``. Residual nondeterminism: results may differ between machines, CPU instruction sets,
 thread counts or TF/oneDNN versions (different float summation orders); an augmentation dataset is only as
-repeatable as its own seeding (it is told the epoch through ``set_epoch(epoch)`` if it has that method); after a
-resume, EarlyStopping/ReduceLROnPlateau/checkpoint bookkeeping is restored from a side file, but a kill between that
-file and the backup being written (the same epoch end) can leave them one epoch apart.
+repeatable as its own seeding (it is told the epoch through ``set_epoch(epoch)`` if it has that method).
 """
 from __future__ import annotations
 
@@ -28,7 +26,7 @@ import tensorflow as tf
 from fkp_helpers.data.kaggle_io import write_atomically
 from fkp_helpers.progress import RESUME_ENV
 from fkp_helpers.training.batches import ArrayBatches
-from fkp_helpers.training.callbacks import BestModelCheckpoint, EpochLogger, MonitorStateBackup, ProgressPrinter
+from fkp_helpers.training.callbacks import BestModelCheckpoint, EpochBackup, EpochLogger, ProgressPrinter
 from fkp_helpers.training.losses import MONITOR, PLATEAU_MONITOR, MaskedMAE, MaskedMSE, MaskedRMSE
 from fkp_helpers.training.optimizers import DEFAULT_LEARNING_RATES, make_optimizer
 from fkp_helpers.training.reproducibility import EpochSeeds, set_reproducible
@@ -95,8 +93,8 @@ def _train_image_count(data: Any, batch_size: int | None) -> int | None:
 
 
 def _resume_epoch(backup_dir: Path) -> int | None:
-    metadata = backup_dir / "training_metadata.json"
-    return int(json.loads(metadata.read_text())["epoch"]) if metadata.is_file() else None
+    state = EpochBackup.read_state(backup_dir)
+    return None if state is None else int(state["epoch"])
 
 
 def train_model(
@@ -186,11 +184,10 @@ def train_model(
         monitored["checkpoint"] = BestModelCheckpoint(model_path, best=best_so_far)
     callbacks += list(monitored.values())
     callbacks += [
-        MonitorStateBackup(backup_dir / "monitor_state.json", monitored, resume_epoch),
         keras.callbacks.CSVLogger(str(history_path), append=resume_epoch is not None),
         ProgressPrinter(name, progress_every),
         *extra_callbacks,
-        keras.callbacks.BackupAndRestore(str(backup_dir), save_freq="epoch", delete_checkpoint=True),
+        EpochBackup(backup_dir, monitored),
     ]
 
     tf_logger = tf.get_logger()
@@ -202,13 +199,13 @@ def train_model(
             validation_data=(x_val, y_val),
             validation_batch_size=validation_batch_size,
             epochs=epochs,
+            initial_epoch=resume_epoch or 0,
             shuffle=False,
             callbacks=callbacks,
             verbose=0,
         )
     finally:
         tf_logger.setLevel(previous_level)
-    model._initial_epoch = None  # set by BackupAndRestore on a resume; a later fit must start afresh
     if backup_dir.parent.is_dir() and not any(backup_dir.parent.iterdir()):
         backup_dir.parent.rmdir()
 

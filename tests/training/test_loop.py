@@ -42,7 +42,9 @@ def test_a_killed_run_resumes_to_the_same_result(data, initial_model, tmp_path, 
         train_model(copy_model(initial_model), train, val, "adam", tmp_path / "killed", "tiny",
                     extra_callbacks=[Kill()], **settings)
     backup = tmp_path / "killed" / "backups" / "tiny"
-    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 2
+    assert json.loads((backup / "state.json").read_text())["epoch"] == 2
+    assert sorted(p.name for p in backup.iterdir()) == ["epoch-2.weights.h5", "state.json"]
+    (backup / ".tmp-epoch-3.weights.h5").write_bytes(b"half a file: killed while saving epoch 3")
     resumed = train_model(copy_model(initial_model), train, val, "adam", tmp_path / "killed", "tiny", **settings)
     assert list(resumed.history["epoch"]) == [1, 2, 3, 4]
     assert resumed.history[metric_columns].equals(straight.history[metric_columns])
