@@ -14,18 +14,23 @@ class Profile:
     """Rows of generated FKP-synth training data (used when no real Kaggle files are present)."""
     synth_test: int
     epochs: int
-    """Epochs for each main training run (VGG with SGD, VGG with Adam)."""
+    """Epochs of each run of the optimizer study (the VGG with SGD and with Adam, one run per seed); the longer
+    check run gets twice as many."""
     baseline_epochs: int
-    """Epochs for the small baseline net and the dropna variant."""
+    """Epochs of the small baseline net (masked loss), and its dropna variant gets the same number of steps."""
     batch_size: int
-    learning_rates: tuple[float, ...]
-    """Learning rates of the Adam sweep."""
-    sweep_epochs: int
+    seeds: int
+    """Seeds (initial weights, data order, augmentation) per optimizer in the study."""
+    range_test_steps: int
+    """Steps of each optimizer's learning-rate range test."""
     max_train_images: int | None = None
     """Cap on training rows used for fitting (None: all); the validation split is never capped."""
     val_fraction: float = 0.2
     real_data: bool = True
     """Whether the run uses real data where present (Kaggle files, else converted real faces); else FKP-synth."""
+    mixed_precision: bool | None = False
+    """bfloat16 compute: False (float32 everywhere: the same kind of numbers on every CPU), or None (where the
+    hardware computes bfloat16 natively)."""
 
 
 PROFILES: dict[str, Profile] = {
@@ -34,21 +39,21 @@ PROFILES: dict[str, Profile] = {
         Profile(
             name="smoke",
             description="tiny data, a few seconds per notebook; used by the tests",
-            synth_train=96, synth_test=24, epochs=2, baseline_epochs=1, batch_size=16,
-            learning_rates=(1e-3, 2e-3), sweep_epochs=1, real_data=False,
+            synth_train=96, synth_test=24, epochs=2, baseline_epochs=1, batch_size=16, seeds=2,
+            range_test_steps=6, real_data=False,
         ),
         Profile(
             name="cpu",
-            description=("the main job: full-size data (real faces where at hand, else FKP-synth), 6 VGG epochs; "
-                         "11 min on 2 AVX-512 cores, an estimated 45 min on 2 AVX2 cores"),
-            synth_train=7049, synth_test=1783, epochs=6, baseline_epochs=4, batch_size=32,
-            learning_rates=(1e-3, 2e-3), sweep_epochs=2, max_train_images=None,
+            description=("the main job: full-size data (real faces where at hand, else FKP-synth), float32, "
+                         "2 seeds x 3 epochs per optimizer"),
+            synth_train=7049, synth_test=1783, epochs=3, baseline_epochs=5, batch_size=32, seeds=2,
+            range_test_steps=50, max_train_images=None,
         ),
         Profile(
             name="full",
             description="real Kaggle data on a GPU, epochs as in the literature",
-            synth_train=7049, synth_test=1783, epochs=100, baseline_epochs=100, batch_size=64,
-            learning_rates=(1e-3, 1.5e-3, 2e-3, 2.5e-3), sweep_epochs=30,
+            synth_train=7049, synth_test=1783, epochs=60, baseline_epochs=100, batch_size=64, seeds=5,
+            range_test_steps=300, mixed_precision=None,
         ),
     )
 }

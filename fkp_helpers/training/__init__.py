@@ -1,4 +1,4 @@
-"""The training stage (notebook 03): networks, the masked loss, optimizers, callbacks, the loop and the sweep.
+"""The training stage (notebook 03): networks, the masked loss, optimizers, callbacks, the loop, the optimizer study.
 
 Each module holds one concern; the names below are the stage's public API, importable from here.
 """
@@ -26,6 +26,7 @@ from fkp_helpers.training.models import (
     INPUT_SHAPE,
     MIXED_PRECISION_POLICY,
     N_OUTPUTS,
+    Standardisation,
     bfloat16_is_native,
     build_mean_shape_model,
     build_small_cnn,
@@ -36,7 +37,9 @@ from fkp_helpers.training.models import (
     mean_shape,
     model_inputs,
     model_targets,
+    output_scale,
     predict_keypoints,
+    standardisation,
 )
 from fkp_helpers.training.optimizers import (
     DEFAULT_LEARNING_RATES,
@@ -44,8 +47,20 @@ from fkp_helpers.training.optimizers import (
     exponential_decay,
     learning_rate_of,
     make_optimizer,
+    peak_learning_rate,
     step_decay,
+    warmup_cosine,
 )
 from fkp_helpers.training.reporting import plot_training_curves, results_table, write_results_json
 from fkp_helpers.training.reproducibility import EpochSeeds, set_reproducible
-from fkp_helpers.training.sweep import lr_sweep
+from fkp_helpers.training.range_test import PEAK_DIVISOR, lr_range_test, pick_peak_rate, plot_range_tests
+from fkp_helpers.training.study import (
+    CONVERGENCE_FRACTION,
+    CONVERGENCE_TOLERANCE,
+    convergence,
+    convergence_table,
+    initial_model,
+    plot_study_curves,
+    spread_by_group,
+    train_scheduled,
+)

@@ -28,15 +28,18 @@ from fkp_helpers.progress import RESUME_ENV
 from fkp_helpers.training.batches import ArrayBatches
 from fkp_helpers.training.callbacks import BestModelCheckpoint, EpochBackup, EpochLogger, ProgressPrinter
 from fkp_helpers.training.losses import MONITOR, PLATEAU_MONITOR, MaskedMAE, MaskedMSE, MaskedRMSE
-from fkp_helpers.training.optimizers import DEFAULT_LEARNING_RATES, make_optimizer
+from fkp_helpers.training.models import output_scale
+from fkp_helpers.training.optimizers import LearningRate, describe_learning_rate, make_optimizer, peak_learning_rate
 from fkp_helpers.training.reproducibility import EpochSeeds, set_reproducible
 
 
-def compile_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | str, learning_rate: float | None = None) -> keras.Model:
-    """Compile with the masked loss (normalised units) and the pixel metrics ``masked_mae``, ``masked_rmse_px``."""
+def compile_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | str,
+                  learning_rate: LearningRate | None = None) -> keras.Model:
+    """Compile with the masked loss (in the units the model regresses) and the pixel metrics ``masked_mae``,
+    ``masked_rmse_px``."""
     if isinstance(optimizer, str):
         optimizer = make_optimizer(optimizer, learning_rate)
-    model.compile(optimizer=optimizer, loss=MaskedMSE(), metrics=[MaskedMAE(), MaskedRMSE()], jit_compile=False)
+    model.compile(optimizer=optimizer, loss=MaskedMSE(output_scale(model)), metrics=[MaskedMAE(), MaskedRMSE()], jit_compile=False)
     return model
 
 
@@ -47,6 +50,7 @@ class TrainingResult:
     name: str
     optimizer: str
     learning_rate: float
+    """The initial rate, or a schedule's peak."""
     history: pd.DataFrame = field(repr=False)
     best_epoch: int
     best_val_rmse_px: float
@@ -108,7 +112,7 @@ def train_model(
     seed: int = 0,
     *,
     batch_size: int = 64,
-    learning_rate: float | None = None,
+    learning_rate: LearningRate | None = None,
     lr_schedule: Callable[[int, float], float] | None = None,
     reduce_lr_patience: int | None = 5,
     reduce_lr_factor: float = 0.5,
@@ -144,11 +148,11 @@ def train_model(
     if isinstance(train_data, (tuple, list)):
         train_data = ArrayBatches(*train_data, batch_size=batch_size, shuffle=True, seed=seed)
     x_val, y_val = val_data
-    initial_lr = DEFAULT_LEARNING_RATES.get(optimizer_name.lower()) if learning_rate is None else float(learning_rate)
     optimizer = make_optimizer(optimizer_name, learning_rate)
+    initial_lr = peak_learning_rate(optimizer)
     compile_model(model, optimizer)
 
-    settings = _run_settings(model, optimizer_name, initial_lr, epochs, seed, batch_size, train_data, save_best)
+    settings = _run_settings(model, optimizer_name, describe_learning_rate(optimizer), epochs, seed, batch_size, train_data, save_best)
     if reuse_finished is None:
         reuse_finished = os.environ.get(RESUME_ENV) == "1"
     resume_epoch = _resume_epoch(backup_dir)
@@ -172,7 +176,8 @@ def train_model(
         callbacks.append(keras.callbacks.LearningRateScheduler(lr_schedule))
     callbacks.append(EpochLogger(_train_image_count(train_data, batch_size)))
     monitored: dict[str, keras.callbacks.Callback] = {}
-    if reduce_lr_patience is not None and lr_schedule is None:
+    scheduled = lr_schedule is not None or not isinstance(learning_rate, (int, float, type(None)))
+    if reduce_lr_patience is not None and not scheduled:
         monitored["reduce_lr"] = keras.callbacks.ReduceLROnPlateau(
             monitor=PLATEAU_MONITOR, factor=reduce_lr_factor, patience=reduce_lr_patience, mode="min"
         )
@@ -239,7 +244,7 @@ def _result(model: keras.Model, name: str, optimizer_name: str, learning_rate: f
     )
 
 
-def _run_settings(model: keras.Model, optimizer_name: str, learning_rate: float, epochs: int, seed: int,
+def _run_settings(model: keras.Model, optimizer_name: str, learning_rate: Any, epochs: int, seed: int,
                   batch_size: int, train_data: Any, save_best: bool) -> dict[str, Any]:
     """What must match for a finished run to stand for a new call: model, optimizer, budget, seed and data size."""
     return {"model": model.name, "parameters": int(model.count_params()), "optimizer": optimizer_name.lower(),

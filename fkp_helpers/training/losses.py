@@ -1,15 +1,18 @@
 """The masked loss and pixel metrics: missing (NaN) coordinates never count, so every row trains.
 
-The loss is the mean squared error in normalised units ``((pred - true) / 48) ** 2``, i.e. what a network that
-regresses ``(y - 48) / 48`` sees, which keeps SGD's learning rate in the usual range. Metrics are in pixels.
+The loss is the mean squared error in the units the network regresses: ``((pred - true) / scale) ** 2`` with the
+scale of its output layer (48 px for ``(y - 48) / 48``, or each coordinate's training spread for standardised
+targets; ``models.output_scale``), so that the loss, and with it SGD's step, does not depend on pixel units.
+Metrics are in pixels.
 The Keras classes are registered (package ``fkp``) where they are defined, so a saved model loads wherever this
 module has been imported.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import keras
+import numpy as np
 
 from fkp_helpers.training.models import COORDINATE_SCALE
 
@@ -51,16 +54,18 @@ def masked_rmse_px(y_true, y_pred):
 
 @keras.saving.register_keras_serializable(package="fkp")
 class MaskedMSE(keras.losses.Loss):
-    """Keras loss: ``masked_mse(y_true, y_pred, scale)`` over the whole batch (default scale 48: normalised units)."""
+    """Keras loss: ``masked_mse(y_true, y_pred, scale)`` over the whole batch (default scale 48: normalised units);
+    ``scale`` is one number or one per coordinate."""
 
-    def __init__(self, scale: float = COORDINATE_SCALE, name: str = "masked_mse", reduction: str = "sum", **kwargs):
+    def __init__(self, scale: float | Sequence[float] = COORDINATE_SCALE, name: str = "masked_mse",
+                 reduction: str = "sum", **kwargs):
         super().__init__(name=name, reduction=reduction, **kwargs)
-        self.scale = float(scale)
+        self.scale = float(scale) if np.ndim(scale) == 0 else [float(v) for v in scale]
 
     def call(self, y_true, y_pred):
         # Per-row shares of the batch mean; the "sum" reduction adds them up to the mean over labelled coordinates.
         difference, labelled = _masked_difference(y_true, y_pred)
-        row_sums = ops.sum(ops.square(difference / self.scale), axis=-1)
+        row_sums = ops.sum(ops.square(difference / ops.convert_to_tensor(self.scale, difference.dtype)), axis=-1)
         return row_sums / ops.maximum(ops.sum(labelled), 1.0)
 
     def get_config(self) -> dict[str, Any]:

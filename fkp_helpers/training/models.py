@@ -3,9 +3,15 @@
 Every model takes float32 images ``(B, 96, 96, 1)`` in ``[0, 1]`` and outputs ``(B, 30)`` coordinates in pixels
 (Kaggle column order). Internally the last Dense layer regresses ``(y - 48) / 48``; a parameter-free
 ``Rescaling(48, offset=48)`` layer turns that into pixels, so no public number is ever normalised.
+
+With a ``Standardisation`` (statistics of the training rows) the networks instead standardise their input image and
+regress each coordinate standardised by its training mean and spread; both are parameter-free ``Rescaling`` layers,
+so the architecture and its parameter count do not change. ``he_init`` draws the ReLU layers' kernels from He's
+normal initialisation instead of Keras's default Glorot uniform. Both are training choices, not architecture.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -54,28 +60,70 @@ def bfloat16_is_native() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def _to_pixels() -> keras.layers.Layer:
-    return keras.layers.Rescaling(scale=COORDINATE_SCALE, offset=COORDINATE_CENTRE, name="to_pixels", dtype="float32")
+@dataclass(frozen=True)
+class Standardisation:
+    """Training-set statistics a network standardises with: the pixel mean and spread of the input images (in the
+    ``[0, 1]`` units of ``model_inputs``) and each target coordinate's mean and spread in pixels."""
+
+    input_mean: float
+    input_std: float
+    target_mean: tuple[float, ...]
+    target_std: tuple[float, ...]
 
 
-def _head(x) -> keras.KerasTensor:
+def standardisation(images: np.ndarray, keypoints: np.ndarray) -> Standardisation:
+    """The ``Standardisation`` of training rows: uint8 images ``(N, 96, 96)`` and keypoints ``(N, 15, 2)`` (NaN-aware)."""
+    inputs = model_inputs(images)
+    targets = model_targets(keypoints).astype(np.float64)
+    spread = np.nanstd(targets, axis=0)
+    if not np.all(spread > 0):
+        raise ValueError(f"coordinate column(s) {np.flatnonzero(~(spread > 0)).tolist()} have no spread to scale by")
+    return Standardisation(float(inputs.mean()), float(inputs.std()), tuple(mean_shape(targets).tolist()),
+                           tuple(spread.tolist()))
+
+
+def _input_scaling(x, scaling: Standardisation | None):
+    if scaling is None:
+        return x
+    return keras.layers.Rescaling(scale=1.0 / scaling.input_std, offset=-scaling.input_mean / scaling.input_std,
+                                  name="standardise_image")(x)
+
+
+def _to_pixels(scaling: Standardisation | None) -> keras.layers.Layer:
+    if scaling is None:
+        scale, offset = COORDINATE_SCALE, COORDINATE_CENTRE
+    else:
+        scale, offset = list(scaling.target_std), list(scaling.target_mean)
+    return keras.layers.Rescaling(scale=scale, offset=offset, name="to_pixels", dtype="float32")
+
+
+def _head(x, scaling: Standardisation | None = None) -> keras.KerasTensor:
     # Always float32: a bfloat16 output near 48 px would only resolve 0.25 px.
     x = keras.layers.Dense(N_OUTPUTS, name="normalised_keypoints", dtype="float32")(x)
-    return _to_pixels()(x)
+    return _to_pixels(scaling)(x)
 
 
-def _conv(x, filters: int, kernel_size: int, padding: str, batch_norm: bool, name: str, dtype: str):
+def _initializer(he_init: bool) -> str:
+    return "he_normal" if he_init else "glorot_uniform"
+
+
+def _conv(x, filters: int, kernel_size: int, padding: str, batch_norm: bool, name: str, dtype: str,
+          he_init: bool = False):
+    init = _initializer(he_init)
     if not batch_norm:
-        return keras.layers.Conv2D(filters, kernel_size, padding=padding, activation="relu", name=name, dtype=dtype)(x)
-    x = keras.layers.Conv2D(filters, kernel_size, padding=padding, use_bias=False, name=name, dtype=dtype)(x)
+        return keras.layers.Conv2D(filters, kernel_size, padding=padding, activation="relu", kernel_initializer=init,
+                                   name=name, dtype=dtype)(x)
+    x = keras.layers.Conv2D(filters, kernel_size, padding=padding, use_bias=False, kernel_initializer=init, name=name,
+                            dtype=dtype)(x)
     x = keras.layers.BatchNormalization(name=f"{name}_bn", dtype=dtype)(x)
     return keras.layers.ReLU(name=f"{name}_relu", dtype=dtype)(x)
 
 
-def _dense(x, units: int, batch_norm: bool, name: str, dtype: str):
+def _dense(x, units: int, batch_norm: bool, name: str, dtype: str, he_init: bool = False):
+    init = _initializer(he_init)
     if not batch_norm:
-        return keras.layers.Dense(units, activation="relu", name=name, dtype=dtype)(x)
-    x = keras.layers.Dense(units, use_bias=False, name=name, dtype=dtype)(x)
+        return keras.layers.Dense(units, activation="relu", kernel_initializer=init, name=name, dtype=dtype)(x)
+    x = keras.layers.Dense(units, use_bias=False, kernel_initializer=init, name=name, dtype=dtype)(x)
     x = keras.layers.BatchNormalization(name=f"{name}_bn", dtype=dtype)(x)
     return keras.layers.ReLU(name=f"{name}_relu", dtype=dtype)(x)
 
@@ -94,6 +142,8 @@ def build_vgg(
     dropout: float = 0.2,
     mixed_precision: bool = False,
     name: str = "vgg",
+    scaling: Standardisation | None = None,
+    he_init: bool = False,
 ) -> keras.Model:
     """The thesis's modified VGG (defaults: 2,738,878 parameters); width, depth and batch norm configurable.
 
@@ -101,7 +151,8 @@ def build_vgg(
     channels, padding ``paddings[i]``) each followed by 2x2 max pooling; then Flatten, ReLU Dense layers with
     dropout, and a 30-unit linear output rescaled to pixels. With ``batch_norm`` every convolution and hidden Dense
     layer is followed by BatchNormalization before its ReLU (and has no bias). With ``mixed_precision`` every layer
-    but the float32 output head computes in bfloat16 (weights stay float32; same parameter count).
+    but the float32 output head computes in bfloat16 (weights stay float32; same parameter count). ``scaling`` and
+    ``he_init``: see the module docstring.
     """
     if not len(filters) == len(convs_per_block) == len(paddings):
         raise ValueError(
@@ -112,18 +163,18 @@ def build_vgg(
         raise ValueError(f"width_multiplier must be positive, got {width_multiplier}")
     dtype = _body_dtype(mixed_precision)
     inputs = keras.Input(INPUT_SHAPE, name="image")
-    x = inputs
+    x = _input_scaling(inputs, scaling)
     for block, (block_filters, n_convs, padding) in enumerate(zip(filters, convs_per_block, paddings), start=1):
         width = max(1, round(block_filters * width_multiplier))
         for conv in range(1, n_convs + 1):
-            x = _conv(x, width, 3, padding, batch_norm, name=f"block{block}_conv{conv}", dtype=dtype)
+            x = _conv(x, width, 3, padding, batch_norm, name=f"block{block}_conv{conv}", dtype=dtype, he_init=he_init)
         x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool", dtype=dtype)(x)
     x = keras.layers.Flatten(name="flatten", dtype=dtype)(x)
     for i, units in enumerate(dense_units, start=1):
-        x = _dense(x, units, batch_norm, name=f"dense{i}", dtype=dtype)
+        x = _dense(x, units, batch_norm, name=f"dense{i}", dtype=dtype, he_init=he_init)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout{i}", dtype=dtype)(x)
-    return keras.Model(inputs, _head(x), name=name)
+    return keras.Model(inputs, _head(x, scaling), name=name)
 
 
 def build_small_cnn(
@@ -133,25 +184,28 @@ def build_small_cnn(
     dropout: float = 0.0,
     mixed_precision: bool = False,
     name: str = "small_cnn",
+    scaling: Standardisation | None = None,
+    he_init: bool = False,
 ) -> keras.Model:
     """The classic Nouri-tutorial baseline ("net3"): 3 conv + 2x2 max-pool stages, 2 ReLU Dense layers, 30 outputs.
 
-    Few FLOPs (0.09 GFLOP/image) but 8.05 M parameters, nearly all in the first Dense layer.
+    Few FLOPs (0.09 GFLOP/image) but 8.05 M parameters, nearly all in the first Dense layer. ``scaling`` and
+    ``he_init``: see the module docstring.
     """
     if len(filters) != len(kernel_sizes):
         raise ValueError(f"filters and kernel_sizes need one entry per stage; got {len(filters)} and {len(kernel_sizes)}")
     dtype = _body_dtype(mixed_precision)
     inputs = keras.Input(INPUT_SHAPE, name="image")
-    x = inputs
+    x = _input_scaling(inputs, scaling)
     for i, (n_filters, size) in enumerate(zip(filters, kernel_sizes), start=1):
-        x = keras.layers.Conv2D(n_filters, size, activation="relu", name=f"conv{i}", dtype=dtype)(x)
+        x = _conv(x, n_filters, size, "valid", False, name=f"conv{i}", dtype=dtype, he_init=he_init)
         x = keras.layers.MaxPooling2D(2, name=f"pool{i}", dtype=dtype)(x)
     x = keras.layers.Flatten(name="flatten", dtype=dtype)(x)
     for i, units in enumerate(dense_units, start=1):
-        x = keras.layers.Dense(units, activation="relu", name=f"dense{i}", dtype=dtype)(x)
+        x = _dense(x, units, False, name=f"dense{i}", dtype=dtype, he_init=he_init)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout{i}", dtype=dtype)(x)
-    return keras.Model(inputs, _head(x), name=name)
+    return keras.Model(inputs, _head(x, scaling), name=name)
 
 
 def mean_shape(targets: np.ndarray) -> np.ndarray:
@@ -222,6 +276,14 @@ def layer_table(model: keras.Model) -> "pd.DataFrame":
         [{"layer": layer.name, "type": type(layer).__name__, "output shape": str(tuple(layer.output.shape[1:])),
           "parameters": layer.count_params()} for layer in _leaf_layers(model)]
     ).set_index("layer")
+
+
+def output_scale(model: keras.Model) -> float | list[float]:
+    """The pixel scale of ``model``'s regressed units (its ``to_pixels`` layer): what its loss divides errors by."""
+    try:
+        return model.get_layer("to_pixels").scale
+    except ValueError:
+        return COORDINATE_SCALE
 
 
 def predict_keypoints(model: keras.Model, images: np.ndarray, batch_size: int = 128) -> np.ndarray:

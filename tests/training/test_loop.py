@@ -1,4 +1,4 @@
-"""Tests for fkp_helpers.training.loop and sweep: determinism, resume, checkpoints, results files, the sweep."""
+"""Tests for fkp_helpers.training.loop: determinism, resume, checkpoints, results files."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,6 @@ from fkp_helpers.training.model_files import load_model
 from fkp_helpers.training.models import build_vgg, copy_model
 from fkp_helpers.training.reporting import results_table, write_results_json
 from fkp_helpers.training.reproducibility import set_reproducible
-from fkp_helpers.training.sweep import lr_sweep
 
 
 def weights_equal(a: keras.Model, b: keras.Model) -> bool:
@@ -78,21 +77,6 @@ def test_a_mixed_precision_model_trains_with_the_masked_loss(data, tmp_path):
     result = train_model(model, train, val, "adam", tmp_path, "tiny_bf16", epochs=1, batch_size=8, save_best=False)
     assert np.isfinite(result.history[["loss", "val_masked_rmse_px"]].to_numpy()).all()
     assert result.model.predict(val[0], verbose=0).dtype == np.float32
-
-
-def test_lr_sweep_returns_one_row_per_learning_rate_and_reuses_identical_runs(data, initial_model, tmp_path):
-    train, val = data
-    table = lr_sweep(initial_model, train, val, [1e-3, 2e-3], epochs=1, run_dir=tmp_path, batch_size=8)
-    assert list(table["learning_rate"]) == [1e-3, 2e-3]
-    assert list(table["source"]) == ["sweep_adam_lr0.001", "sweep_adam_lr0.002"]
-    assert (tmp_path / "histories" / "sweep_adam_lr0.002.csv").is_file()
-    assert not (tmp_path / "models").exists()
-    longer = train_model(copy_model(initial_model), train, val, "adam", tmp_path, "adam", epochs=2, batch_size=8,
-                         save_best=False)
-    reused = lr_sweep(initial_model, train, val, [1e-3], epochs=1, run_dir=tmp_path, batch_size=8, reuse=[longer])
-    assert reused.loc[0, "source"] == "adam"
-    columns = ["best_epoch", "best_val_rmse_px", "final_train_rmse_px", "final_val_rmse_px"]
-    assert reused[columns].equals(table[columns].iloc[:1])
 
 
 def test_a_finished_run_is_read_back_only_when_asked_and_with_the_same_settings(data, initial_model, tmp_path,

@@ -50,3 +50,12 @@ def test_metrics_accumulate_over_batches_in_pixels():
     assert float(rmse.result()) == pytest.approx(np.sqrt((9 + 16 + 0) / 3))
     assert float(mae.result()) == pytest.approx(7 / 3)
     assert rmse.name == "masked_rmse_px" and mae.name == "masked_mae"
+
+
+def test_a_per_coordinate_scale_divides_each_coordinate_error_by_its_own_scale():
+    y_true = np.array([[10.0, 20.0] + [0.0] * 28], dtype=np.float32)
+    y_pred = np.array([[12.0, 26.0] + [0.0] * 28], dtype=np.float32)
+    scale = [2.0, 3.0] + [1.0] * 28
+    loss = MaskedMSE(scale)(y_true, y_pred)
+    assert float(loss) == pytest.approx((1.0 + 4.0) / 30)
+    assert MaskedMSE.from_config(MaskedMSE(scale).get_config()).scale == scale

@@ -19,7 +19,9 @@ from fkp_helpers.training.models import (
     mean_shape,
     model_inputs,
     model_targets,
+    output_scale,
     predict_keypoints,
+    standardisation,
 )
 
 VGG_PARAMETERS = 2_738_878
@@ -163,3 +165,32 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary_file(tiny, tmp_path,
         save_model_atomically(model, path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.keras"]
+
+
+def test_standardised_vgg_keeps_the_architecture_and_outputs_pixels_at_the_training_statistics(tmp_path):
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (20, 96, 96), dtype=np.uint8)
+    keypoints = rng.normal(48, [[[5.0, 9.0]] * 15], (20, 15, 2)).astype(np.float32)
+    keypoints[0, 3] = np.nan
+    scaling = standardisation(images, keypoints)
+    assert scaling.input_mean == pytest.approx(model_inputs(images).mean(), rel=1e-5)
+    np.testing.assert_allclose(scaling.target_std, np.nanstd(model_targets(keypoints), axis=0), rtol=1e-5)
+    keras.utils.set_random_seed(0)
+    model = build_vgg(scaling=scaling, he_init=True)
+    assert model.count_params() == VGG_PARAMETERS, "standardising is parameter-free"
+    assert model.get_layer("block1_conv1").kernel_initializer.__class__.__name__ == "HeNormal"
+    np.testing.assert_allclose(output_scale(model), scaling.target_std, rtol=1e-6)
+    zero_head = copy_model(model)
+    head = zero_head.get_layer("normalised_keypoints")
+    head.set_weights([np.zeros_like(w) for w in head.get_weights()])
+    np.testing.assert_allclose(zero_head.predict(model_inputs(images[:2]), verbose=0)[0], scaling.target_mean, rtol=1e-5)
+    path = save_model_atomically(model, tmp_path / "standardised.keras")
+    np.testing.assert_array_equal(load_model(path).predict(model_inputs(images[:2]), verbose=0),
+                                  model.predict(model_inputs(images[:2]), verbose=0))
+    assert output_scale(build_vgg(width_multiplier=0.125, dense_units=(16,))) == 48.0
+
+
+def test_standardisation_refuses_a_coordinate_without_spread():
+    keypoints = np.full((4, 15, 2), 40.0, dtype=np.float32)
+    with pytest.raises(ValueError, match="no spread"):
+        standardisation(np.zeros((4, 96, 96), dtype=np.uint8), keypoints)

@@ -5,9 +5,19 @@ import keras
 import numpy as np
 import pytest
 
+from fkp_helpers.training.batches import ArrayBatches
 from fkp_helpers.training.loop import train_model
 from fkp_helpers.training.models import copy_model
-from fkp_helpers.training.optimizers import exponential_decay, learning_rate_of, make_optimizer, step_decay
+from fkp_helpers.training.optimizers import (
+    describe_learning_rate,
+    exponential_decay,
+    learning_rate_of,
+    make_optimizer,
+    peak_learning_rate,
+    step_decay,
+    warmup_cosine,
+)
+from fkp_helpers.training.study import train_scheduled
 
 
 def test_optimizers_have_the_requested_settings():
@@ -38,3 +48,24 @@ def test_schedules_and_the_scheduler_callback_set_the_learning_rate(data, initia
                          batch_size=8, learning_rate=0.01, lr_schedule=step_decay(0.01, 0.5, 1), save_best=False)
     np.testing.assert_allclose(result.history["learning_rate"], [0.01, 0.005], rtol=1e-6)
     assert learning_rate_of(result.model.optimizer) == pytest.approx(0.005)
+
+
+def test_warmup_cosine_rises_linearly_to_the_peak_then_decays_to_near_zero():
+    schedule = warmup_cosine(0.1, total_steps=100, warmup_fraction=0.1, final_fraction=0.01)
+    rates = np.array([float(schedule(step)) for step in range(101)])
+    np.testing.assert_allclose(rates[[0, 5, 10]], [0.0, 0.05, 0.1], rtol=1e-5, atol=1e-9)
+    assert np.all(np.diff(rates[:11]) > 0) and np.all(np.diff(rates[10:]) <= 1e-9)
+    assert rates[100] == pytest.approx(0.001, rel=1e-4)
+    optimizer = make_optimizer("sgd", schedule)
+    assert peak_learning_rate(optimizer) == pytest.approx(0.1)
+    assert describe_learning_rate(optimizer)["CosineDecay"]["warmup_target"] == pytest.approx(0.1)
+    assert peak_learning_rate(make_optimizer("adam")) == 0.001
+
+
+def test_a_scheduled_run_follows_its_schedule_per_step_and_stops_no_earlier(data, initial_model, tmp_path):
+    train, val = data
+    result = train_scheduled(copy_model(initial_model), ArrayBatches(*train, batch_size=8, shuffle=True, seed=0), val,
+                             "adam", 0.01, epochs=3, seed=0, run_dir=tmp_path, name="cosine")
+    schedule = warmup_cosine(0.01, 3 * 3)
+    np.testing.assert_allclose(result.history["learning_rate"], [float(schedule(s)) for s in (3, 6, 9)], rtol=1e-5)
+    assert result.epochs_run == 3 and result.learning_rate == pytest.approx(0.01)

@@ -1,0 +1,77 @@
+"""Tests for fkp_helpers.training.range_test and study: range tests, the peak-rate rule, convergence, seed spread."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fkp_helpers.training.batches import ArrayBatches
+from fkp_helpers.training.losses import MONITOR
+from fkp_helpers.training.loop import TrainingResult
+from fkp_helpers.training.models import build_vgg
+from fkp_helpers.training.range_test import PEAK_DIVISOR, lr_range_test, pick_peak_rate, plot_range_tests
+from fkp_helpers.training.study import (
+    convergence,
+    convergence_table,
+    initial_model,
+    plot_study_curves,
+    spread_by_group,
+)
+
+
+def test_a_range_test_grows_the_rate_exponentially_and_stops_when_the_loss_diverges(data, initial_model):
+    train, _ = data
+    batches = ArrayBatches(*train, batch_size=8, shuffle=True, seed=0)
+    before = [w.copy() for w in initial_model.get_weights()]
+    test = lr_range_test(initial_model, batches, "sgd", 1e-4, 1e4, steps=30, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, initial_model.get_weights())), "the model is untouched"
+    rates = test["learning_rate"].to_numpy()
+    np.testing.assert_allclose(rates[:3], 1e-4 * (1e8 ** (np.arange(3) / 29)), rtol=1e-4)
+    assert len(test) < 30, "a rate of 1e4 with SGD diverges before the last step"
+    again = lr_range_test(initial_model, batches, "sgd", 1e-4, 1e4, steps=30, seed=0)
+    pd.testing.assert_frame_equal(test, again)
+
+
+def test_the_peak_rate_is_a_tenth_of_the_rate_of_the_lowest_smoothed_loss():
+    test = pd.DataFrame({"learning_rate": [1e-3, 1e-2, 1e-1, 1.0], "smoothed_loss": [1.0, 0.5, 0.2, np.inf]})
+    assert pick_peak_rate(test) == pytest.approx(1e-1 / PEAK_DIVISOR)
+    with pytest.raises(ValueError, match="no finite loss"):
+        pick_peak_rate(test.iloc[3:])
+    figure = plot_range_tests({"SGD": test.iloc[:3], "Adam": test.iloc[:3]})
+    assert figure.axes[0].get_xscale() == "log" and figure.axes[0].get_xlabel()
+
+
+def test_the_same_seed_builds_the_same_initial_weights_and_another_seed_does_not():
+    build = lambda: build_vgg(width_multiplier=0.125, dense_units=(16,))  # noqa: E731
+    a, b, c = initial_model(build, 1), initial_model(build, 1), initial_model(build, 2)
+    assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+
+
+def history(values):
+    return pd.DataFrame({"epoch": np.arange(1, len(values) + 1), MONITOR: values, "masked_rmse_px": values,
+                         "learning_rate": np.linspace(1e-2, 1e-4, len(values)), "seconds": 2.0})
+
+
+def test_convergence_is_a_flat_validation_curve_over_the_last_fifth():
+    flat = convergence(history([5.0, 3.0, 2.5, 2.2, 2.1, 2.09, 2.08, 2.08, 2.07, 2.07]))
+    assert flat["flat"] and flat["epochs_in_window"] == 2 and flat["last_px"] == 2.07
+    falling = convergence(history([5.0, 4.0, 3.0]))
+    assert not falling["flat"] and falling["relative_change"] == pytest.approx(1 / 3)
+
+
+def result_of(name, values):
+    return TrainingResult(name=name, optimizer="adam", learning_rate=1e-3, history=history(values), best_epoch=1,
+                          best_val_rmse_px=min(values), seconds_per_epoch=2.0, images_per_second=1.0,
+                          train_images=64, epochs_run=len(values), model_path=None, history_path=None)
+
+
+def test_seed_spread_convergence_table_and_curves_cover_every_run():
+    results = {"a0": result_of("a0", [4.0, 3.0]), "a1": result_of("a1", [4.0, 3.2]), "b0": result_of("b0", [5.0, 4.0])}
+    groups = {"a0": "Adam", "a1": "Adam", "b0": "SGD"}
+    spread = spread_by_group({n: r.best_val_rmse_px for n, r in results.items()}, groups)
+    assert spread.loc["Adam", "mean"] == pytest.approx(3.1) and spread.loc["Adam", "runs"] == 2
+    assert spread.loc["Adam", "sd"] == pytest.approx(np.std([3.0, 3.2], ddof=1)) and np.isnan(spread.loc["SGD", "sd"])
+    assert list(convergence_table(results).index) == ["a0", "a1", "b0"]
+    figure = plot_study_curves(results, groups, batch_size=32)
+    assert len(figure.axes[0].lines) == 6 and all(ax.get_xlabel() and ax.get_ylabel() for ax in figure.axes)
