@@ -2,6 +2,19 @@
 
 Each module holds one concern; the names below are the stage's public API, importable from here.
 """
+from fkp_helpers.evaluation.diagnostics import (
+    ELLIPSE_CHI2,
+    bias_table,
+    ellipse_parameters,
+    error_by_group,
+    error_by_group_figure,
+    error_ellipses,
+    mean_face,
+    predicted_vs_true,
+    residual_histograms,
+    residuals,
+    scale_bins,
+)
 from fkp_helpers.evaluation.metrics import (
     DEFAULT_PCK_FRACTIONS,
     DEFAULT_PCK_RADII_PX,
@@ -26,6 +39,7 @@ from fkp_helpers.evaluation.metrics import (
     per_keypoint_pck,
     per_keypoint_rmse,
     point_distances,
+    rmse_and_se,
     rmse_px,
     squared_coordinate_errors,
     subset_rmse,

@@ -84,21 +84,39 @@ def per_keypoint_rmse(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.array([np.sqrt(_mean_or_nan(column[~np.isnan(column)])) for column in squared.T])
 
 
+def rmse_and_se(squared: np.ndarray) -> tuple[float, float]:
+    """RMSE in pixels of ``squared`` (``(N, K)`` squared coordinate errors, NaN where unlabelled) and its standard error.
+
+    The RMSE is the one of :func:`rmse_px` (over all labelled entries). Faces (rows) are the independent units: the
+    mean squared error is a ratio of two sums over faces, squared errors / labelled points, so its standard error is
+    the ratio-estimator (delta-method) one, which is ``std(per-face mean, ddof=1) / sqrt(n)`` when every face has the
+    same number of labelled points; then ``se(rmse) = se(mean squared error) / (2 * rmse)``.
+    NaN standard error with fewer than 2 faces with a label (both NaN with none); 0 when the RMSE is 0.
+    """
+    counts = (~np.isnan(squared)).sum(axis=1)
+    faces = counts > 0
+    totals, counts = np.nansum(squared, axis=1)[faces], counts[faces]
+    n = len(counts)
+    if n == 0:
+        return float("nan"), float("nan")
+    mse = totals.sum() / counts.sum()
+    rmse = float(np.sqrt(mse))
+    if n < 2:
+        return rmse, float("nan")
+    se_mse = np.sqrt(((totals - mse * counts) ** 2).sum() / (n - 1) / n) / counts.mean()
+    return rmse, float(se_mse / (2 * rmse)) if rmse > 0 else 0.0
+
+
 def per_keypoint_errors(predicted: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
     """One row a keypoint: ``rmse_px``, its standard error ``rmse_se_px`` and ``n_labelled``.
 
-    The standard error is the delta-method one, ``se(mean squared error) / (2 * rmse)``, over the labelled rows
-    (NaN with fewer than 2 labelled rows).
+    The standard error is the delta-method one of :func:`rmse_and_se`, ``se(mean squared error) / (2 * rmse)``, over
+    the labelled rows (NaN with fewer than 2 labelled rows).
     """
     squared = squared_coordinate_errors(predicted, truth)
-    labelled = ~np.isnan(squared)
-    n = labelled.sum(axis=0)
+    n = (~np.isnan(squared)).sum(axis=0)
     rmse = per_keypoint_rmse(predicted, truth)
-    se = np.full(N_KEYPOINTS, np.nan)
-    for k in np.flatnonzero(n >= 2):
-        values = squared[labelled[:, k], k]
-        se_mse = values.std(ddof=1) / np.sqrt(n[k])
-        se[k] = se_mse / (2 * rmse[k]) if rmse[k] > 0 else 0.0
+    se = np.array([rmse_and_se(squared[:, [k]])[1] for k in range(N_KEYPOINTS)])
     return pd.DataFrame({"rmse_px": rmse, "rmse_se_px": se, "n_labelled": n}, index=pd.Index(KEYPOINT_NAMES, name="keypoint"))
 
 

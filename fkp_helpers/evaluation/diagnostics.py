@@ -1,0 +1,284 @@
+"""Residual diagnostics of notebook 04: bias per keypoint, predicted against true, residual histograms, error ellipses
+on the mean face, and the error by group of faces (labelling regime, face scale).
+
+Residuals are ``predicted - truth`` in pixels, NaN where the keypoint is not labelled. Each figure function returns a
+matplotlib Figure; writing it is ``plotting.save_figure``'s job.
+"""
+from __future__ import annotations
+
+import textwrap
+from typing import Hashable, Mapping
+
+import matplotlib.axes
+import matplotlib.figure
+import matplotlib.lines
+import matplotlib.patches
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
+
+import fkp_helpers.evaluation.metrics as metrics
+from fkp_helpers.data.keypoints import IMAGE_SIZE, KEYPOINT_NAMES
+from fkp_helpers.evaluation.plots import CONFIDENCE_Z
+from fkp_helpers.plotting import keypoint_colours
+
+ELLIPSE_LEVEL = 0.95
+ELLIPSE_CHI2 = float(-2 * np.log(1 - ELLIPSE_LEVEL))
+"""The 95 % quantile of chi-square with 2 degrees of freedom (5.991): a 2-D normal's 95 % ellipse is
+``r^T inv(cov) r <= ELLIPSE_CHI2``, semi-axes ``sqrt(ELLIPSE_CHI2 * eigenvalue)``."""
+AXES = ("x", "y")
+AXIS_COLOURS = ("tab:blue", "tab:orange")
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+# -------------------------------------------------------------------------------------------------------- residuals
+def residuals(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """``(N, 15, 2)`` residuals ``predicted - truth`` in pixels, NaN (both coordinates) where unlabelled."""
+    predicted, truth = metrics.check_keypoint_arrays(predicted, truth)
+    return np.where(metrics.labelled_mask(truth)[..., None], predicted - truth, np.nan)
+
+
+def _mean_and_sd(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count, mean and sample sd (``ddof=1``) of each column of ``values`` over its non-NaN rows (NaN where too few)."""
+    present = ~np.isnan(values)
+    n = present.sum(axis=0)
+    mean = np.divide(np.nansum(values, axis=0), n, out=np.full(n.shape, np.nan), where=n > 0)
+    squares = np.nansum((values - mean) ** 2, axis=0)
+    sd = np.sqrt(np.divide(squares, n - 1, out=np.full(n.shape, np.nan), where=n > 1))
+    return n, mean, sd
+
+
+def bias_table(predicted: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
+    """One row a keypoint: mean residual (bias) in x and y with its standard error (``sd / sqrt(n)``), the residual
+    sd in x and y (all in pixels) and ``n_labelled``. A bias beyond ``CONFIDENCE_Z`` standard errors is unlikely to
+    be chance."""
+    r = residuals(predicted, truth)
+    n, mean, sd = _mean_and_sd(r)
+    se = sd / np.sqrt(np.maximum(n, 1))
+    return pd.DataFrame(
+        {
+            "bias_x_px": mean[:, 0], "bias_x_se_px": se[:, 0], "bias_y_px": mean[:, 1], "bias_y_se_px": se[:, 1],
+            "sd_x_px": sd[:, 0], "sd_y_px": sd[:, 1], "n_labelled": n[:, 0],
+        },
+        index=pd.Index(KEYPOINT_NAMES, name="keypoint"),
+    )
+
+
+# ----------------------------------------------------------------------------------------------- predicted vs true
+def _subsample(n: int, max_points: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of at most ``max_points`` of ``n`` items, drawn without replacement."""
+    return np.arange(n) if n <= max_points else np.sort(rng.choice(n, max_points, replace=False))
+
+
+def _draw_predicted_vs_true(
+    ax: matplotlib.axes.Axes, true: np.ndarray, predicted: np.ndarray, shown: np.ndarray, title: str
+) -> None:
+    """One panel: the ``shown`` points, the y = x line on equal limits, and the RMSE of all points in the corner."""
+    ax.set_title(title, fontsize=8)
+    ax.set_xlabel("true (px)", fontsize=7)
+    ax.set_ylabel("predicted (px)", fontsize=7)
+    ax.tick_params(labelsize=6)
+    if not len(true):
+        ax.text(0.5, 0.5, "no labels", transform=ax.transAxes, ha="center", va="center", fontsize=8)
+        return
+    low, high = min(true.min(), predicted.min()), max(true.max(), predicted.max())
+    margin = 0.05 * (high - low) + 0.5
+    limits = (low - margin, high + margin)
+    ax.plot(limits, limits, color="black", linewidth=0.8, linestyle="--")
+    ax.scatter(true[shown], predicted[shown], s=2, alpha=0.3, color="tab:blue", linewidths=0)
+    ax.set_xlim(limits)
+    ax.set_ylim(limits)
+    ax.set_aspect("equal")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(matplotlib.ticker.MaxNLocator(3))
+    rmse = np.sqrt(np.mean((predicted - true) ** 2))
+    ax.text(0.04, 0.96, f"RMSE {rmse:.2f} px", transform=ax.transAxes, ha="left", va="top", fontsize=7,
+            bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1))
+
+
+def predicted_vs_true(
+    predicted: np.ndarray, truth: np.ndarray, max_points: int = 2000, seed: int = 0
+) -> matplotlib.figure.Figure:
+    """Predicted against true value of each of the 30 coordinates (5 x 6 panels, x and y of a keypoint side by
+    side) with the y = x line; each panel's RMSE (px, over all its labelled faces) in its upper-left corner. At most
+    ``max_points`` faces are drawn a keypoint, the same random ones for x and y (fixed ``seed``)."""
+    predicted, truth = metrics.check_keypoint_arrays(predicted, truth)
+    labelled = metrics.labelled_mask(truth)
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(5, 6, figsize=(13, 11.5))
+    for k, name in enumerate(KEYPOINT_NAMES):
+        rows = np.flatnonzero(labelled[:, k])
+        shown = _subsample(len(rows), max_points, rng)
+        for a, axis in enumerate(AXES):
+            ax = axes.flat[2 * k + a]
+            _draw_predicted_vs_true(ax, truth[rows, k, a], predicted[rows, k, a], shown, f"{_label(name)} {axis}")
+    fig.suptitle(f"Predicted against true coordinate (dashed: y = x; at most {max_points} faces drawn per panel)")
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------------- histograms
+def _bin_edges(r: np.ndarray, bin_width: float, limit_px: float | None) -> np.ndarray:
+    """Edges of width ``bin_width`` over +-``limit_px`` (default: the 99.5 % quantile of |residual|, rounded up)."""
+    if limit_px is None:
+        values = np.abs(r[~np.isnan(r)])
+        limit_px = float(np.quantile(values, 0.995)) if values.size else bin_width
+    half_bins = max(1, int(np.ceil(limit_px / bin_width)))
+    return bin_width * np.arange(-half_bins, half_bins + 1)
+
+
+def residual_histograms(
+    predicted: np.ndarray, truth: np.ndarray, bin_width: float = 0.5, limit_px: float | None = None
+) -> matplotlib.figure.Figure:
+    """Histograms of the x and y residuals of each keypoint (15 panels, the same bins in all), the mean bias of each
+    as a dashed vertical line. Residuals beyond +-``limit_px`` (default: the 99.5 % quantile of |residual| over all
+    keypoints, rounded up to a bin) are counted in the outermost bins."""
+    r = residuals(predicted, truth)
+    edges = _bin_edges(r, bin_width, limit_px)
+    fig, axes = plt.subplots(3, 5, figsize=(14, 8.5), sharex=True, layout="constrained")
+    for k, (ax, name) in enumerate(zip(axes.flat, KEYPOINT_NAMES)):
+        for a, (axis, colour) in enumerate(zip(AXES, AXIS_COLOURS)):
+            values = r[~np.isnan(r[:, k, a]), k, a]
+            ax.hist(np.clip(values, edges[0], edges[-1]), bins=edges, histtype="step", color=colour,
+                    label=f"{axis} residual")
+            if values.size:
+                ax.axvline(values.mean(), color=colour, linestyle="--", linewidth=1, label=f"mean {axis} bias")
+        ax.set_title(_label(name), fontsize=9)
+        ax.set_xlabel(f"residual (px), bins of {bin_width:g} px", fontsize=8)
+        ax.set_ylabel("faces", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_tick_params(labelbottom=True)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=9)
+    fig.suptitle(f"Residuals (predicted − true) per keypoint; beyond ±{edges[-1]:g} px counted in the outer bins")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------- error ellipses
+def ellipse_parameters(points: np.ndarray) -> tuple[float, float, float]:
+    """Full width and height (px) and angle (degrees, of the width axis from +x) of the 95 % ellipse of
+    ``(n, 2)`` residuals under a normal fit: semi-axes ``sqrt(ELLIPSE_CHI2 * eigenvalue of their covariance)``."""
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(points, rowvar=False))
+    major = eigenvectors[:, 1]
+    width, height = 2 * np.sqrt(ELLIPSE_CHI2 * np.maximum(eigenvalues[::-1], 0))
+    return float(width), float(height), float(np.degrees(np.arctan2(major[1], major[0])))
+
+
+def mean_face(truth: np.ndarray) -> np.ndarray:
+    """``(15, 2)`` mean true position of each keypoint in pixels over the faces where it is labelled."""
+    return _mean_and_sd(np.where(metrics.labelled_mask(truth)[..., None], truth, np.nan))[1]
+
+
+def _face_frame(ax: matplotlib.axes.Axes, positions: np.ndarray) -> matplotlib.lines.Line2D:
+    """A blank 96 x 96 frame in image coordinates (y downwards) with the ``positions`` as coloured dots; returns
+    their legend handle."""
+    ax.set_xlim(-0.5, IMAGE_SIZE - 0.5)
+    ax.set_ylim(IMAGE_SIZE - 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (px)")
+    ax.set_ylabel("y (px, downwards)")
+    ax.scatter(positions[:, 0], positions[:, 1], s=12, c=keypoint_colours(), edgecolors="black", linewidths=0.4,
+               zorder=3)
+    return matplotlib.lines.Line2D([], [], linestyle="none", marker="o", markersize=4, markerfacecolor="lightgray",
+                                   markeredgecolor="black", markeredgewidth=0.4,
+                                   label="mean true position (person's left red, right cyan, midline gold)")
+
+
+def error_ellipses(
+    predictions_by_model: Mapping[str, np.ndarray], truth: np.ndarray, face: np.ndarray | None = None
+) -> matplotlib.figure.Figure:
+    """On the mean true face (or ``face``, ``(15, 2)`` px), each model's 95 % ellipse of the residuals of every
+    keypoint (:func:`ellipse_parameters`), centred on the position plus the model's mean bias. Keypoints with fewer
+    than 3 labelled faces get no ellipse."""
+    face = mean_face(truth) if face is None else np.asarray(face, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(7, 8))
+    handles = [_face_frame(ax, face)]
+    for i, (name, predicted) in enumerate(predictions_by_model.items()):
+        colour = f"C{i}"
+        r = residuals(predicted, truth)
+        for k in range(len(KEYPOINT_NAMES)):
+            points = r[~np.isnan(r[:, k, 0]), k]
+            if len(points) < 3:
+                continue
+            width, height, angle = ellipse_parameters(points)
+            ax.add_patch(matplotlib.patches.Ellipse(face[k] + points.mean(axis=0), width, height, angle=angle,
+                                                    fill=False, edgecolor=colour, linewidth=1.2))
+        handles.append(matplotlib.lines.Line2D([], [], color=colour, label=f"{name}: 95 % ellipse of the residuals"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize=8)
+    ax.set_title("95 % error ellipses on the mean face\n(each centred on the mean true position + the mean bias)")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------- error by group
+def scale_bins(truth: np.ndarray, n_bins: int = 4) -> tuple[np.ndarray, dict[int, str]]:
+    """Face scale groups: ``(N,)`` labels ``0 .. n_bins-1`` of the quantile bins of the true inter-pupil distance
+    (``metrics.inter_ocular_distance``, between the eye centres), -1 where an eye is unlabelled, and a name a bin
+    (e.g. ``"inter-pupil 30.1-35.2 px"``) to pass as ``group_names`` to :func:`error_by_group`."""
+    iod = metrics.inter_ocular_distance(truth)
+    known = ~np.isnan(iod)
+    edges = np.quantile(iod[known], np.linspace(0, 1, n_bins + 1)) if known.any() else np.full(n_bins + 1, np.nan)
+    labels = np.full(len(iod), -1)
+    labels[known] = np.clip(np.searchsorted(edges, iod[known], side="right") - 1, 0, n_bins - 1)
+    return labels, {b: f"inter-pupil {edges[b]:.1f}-{edges[b + 1]:.1f} px" for b in range(n_bins)}
+
+
+def error_by_group(
+    predictions_by_model: Mapping[str, np.ndarray],
+    truth: np.ndarray,
+    groups: np.ndarray,
+    group_names: Mapping[Hashable, str] | None = None,
+) -> pd.DataFrame:
+    """RMSE in pixels (as :func:`metrics.rmse_px`, over the labelled coordinates) of each model on each group of faces.
+
+    ``groups`` holds a label a face; with ``group_names`` (label -> name) only the named groups are reported, in
+    that order, otherwise every label in sorted order. One row a (group, model) pair, index ``(group, model)``;
+    columns ``rmse_px``, ``ci95_px`` (half-width of the 95 % interval: ``CONFIDENCE_Z`` x the delta-method standard
+    error of :func:`metrics.rmse_and_se`, faces as the independent units) and ``n_faces`` (faces with a label).
+    ``table["rmse_px"].unstack()`` gives groups x models.
+    """
+    groups = np.asarray(groups)
+    if groups.shape != (len(truth),):
+        raise ValueError(f"groups must have one label a face ({len(truth)}), got shape {groups.shape}")
+    names = dict(group_names) if group_names is not None else {g: str(g) for g in np.unique(groups)}
+    squared = {model: metrics.squared_coordinate_errors(p, truth) for model, p in predictions_by_model.items()}
+    rows = []
+    for label, group in names.items():
+        for model, errors in squared.items():
+            in_group = errors[groups == label]
+            rmse, se = metrics.rmse_and_se(in_group)
+            n_faces = int((~np.isnan(in_group)).any(axis=1).sum())
+            rows.append({"group": group, "model": model, "rmse_px": rmse, "ci95_px": CONFIDENCE_Z * se,
+                         "n_faces": n_faces})
+    columns = ["group", "model", "rmse_px", "ci95_px", "n_faces"]
+    return pd.DataFrame(rows, columns=columns).set_index(["group", "model"])
+
+
+def error_by_group_figure(
+    table: pd.DataFrame, group_label: str = "group of faces", title: str = "Error by group of faces"
+) -> matplotlib.figure.Figure:
+    """Grouped bars of an :func:`error_by_group` table: a bar a model in each group, 95 % error bars, the number of
+    faces under each group's name (wrapped at 18 characters), the legend right of the axes."""
+    groups = list(table.index.unique("group"))
+    models = list(table.index.unique("model"))
+    width = 0.8 / len(models)
+    positions = np.arange(len(groups))
+    fig, ax = plt.subplots(figsize=(2.0 + 1.4 * len(groups) + 0.3 * len(models), 4.2))
+    for i, model in enumerate(models):
+        rows = table.xs(model, level="model").reindex(groups)
+        ax.bar(positions + (i - (len(models) - 1) / 2) * width, rows["rmse_px"], width=width,
+               yerr=rows["ci95_px"].fillna(0), capsize=3, label=model)
+    n_faces = table.xs(models[0], level="model")["n_faces"].reindex(groups)
+    ax.set_xticks(positions, [f"{textwrap.fill(str(g), 18)}\n(n = {n})" for g, n in zip(groups, n_faces)],
+                  fontsize=8)
+    ax.set_xlabel(group_label)
+    ax.set_ylabel("RMSE (px), 95 % interval")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, borderaxespad=0)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,206 @@
+"""Residual diagnostics recover what synthetic residuals were built with; their figures draw labelled panels."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from fkp_helpers.data.keypoints import KEYPOINT_NAMES, keypoint_index
+from fkp_helpers.evaluation import diagnostics, metrics
+from fkp_helpers.evaluation.plots import CONFIDENCE_Z
+
+NOSE = keypoint_index("nose_tip")
+
+
+@pytest.fixture
+def truth(rng):
+    """300 faces; the first 100 have only the 4 always-labelled keypoints, one face has none."""
+    truth = rng.uniform(20, 76, size=(300, 15, 2))
+    truth[:100, metrics.SUBSETS["other_11"]] = np.nan
+    truth[100] = np.nan
+    return truth
+
+
+def noisy(truth, rng, sd, bias=(0.0, 0.0)):
+    """Predictions ``truth + bias + N(0, sd)``, unlabelled points predicted at the frame centre."""
+    predicted = truth + np.asarray(bias) + rng.normal(0, sd, truth.shape)
+    return np.where(np.isnan(predicted), 48.0, predicted)
+
+
+def test_residuals_are_nan_where_either_coordinate_is_unlabelled(truth, rng):
+    truth = truth.copy()
+    truth[150, NOSE, 1] = np.nan
+    predicted = noisy(truth, rng, 1.0)
+    r = diagnostics.residuals(predicted, truth)
+    assert np.isnan(r[150, NOSE]).all() and np.isnan(r[:100, 2]).all()
+    labelled = metrics.labelled_mask(truth)
+    np.testing.assert_allclose(r[labelled], (predicted - truth)[labelled])
+    with pytest.raises(ValueError, match="finite"):
+        diagnostics.residuals(np.full_like(truth, np.nan), truth)
+
+
+def test_bias_table_recovers_a_constant_bias(truth, rng):
+    table = diagnostics.bias_table(noisy(truth, rng, 1.0, bias=(2.0, -1.0)), truth)
+    assert list(table.index) == list(KEYPOINT_NAMES)
+    assert table.loc[KEYPOINT_NAMES[0], "n_labelled"] == 299 and table.loc[KEYPOINT_NAMES[2], "n_labelled"] == 199
+    # within 4 standard errors of the truth, and the standard error is sd / sqrt(n)
+    assert np.all(np.abs(table["bias_x_px"] - 2.0) < 4 * table["bias_x_se_px"])
+    assert np.all(np.abs(table["bias_y_px"] + 1.0) < 4 * table["bias_y_se_px"])
+    np.testing.assert_allclose(table["bias_x_se_px"], table["sd_x_px"] / np.sqrt(table["n_labelled"]))
+    np.testing.assert_allclose(table[["sd_x_px", "sd_y_px"]], 1.0, atol=0.2)
+
+
+def test_bias_table_by_hand_and_with_too_few_labels():
+    truth = np.full((3, 15, 2), np.nan)
+    truth[:, NOSE] = [[40, 50], [42, 52], [44, 54]]
+    truth[0, 0] = (30, 40)
+    predicted = np.full_like(truth, 48.0)
+    predicted[:, NOSE] = truth[:, NOSE] + [[1, 0], [2, 0], [3, 3]]
+    predicted[0, 0] = (31, 40)
+    table = diagnostics.bias_table(predicted, truth)
+    assert table.loc["nose_tip", "bias_x_px"] == pytest.approx(2.0)
+    assert table.loc["nose_tip", "sd_x_px"] == pytest.approx(1.0)
+    assert table.loc["nose_tip", "bias_y_se_px"] == pytest.approx(np.std([0, 0, 3], ddof=1) / np.sqrt(3))
+    row = table.loc[KEYPOINT_NAMES[0]]
+    assert row["bias_x_px"] == 1.0 and np.isnan(row["sd_x_px"]) and np.isnan(row["bias_x_se_px"])
+    assert np.isnan(table.loc[KEYPOINT_NAMES[1], "bias_x_px"]) and table.loc[KEYPOINT_NAMES[1], "n_labelled"] == 0
+
+
+def test_ellipse_parameters_match_a_known_covariance(rng):
+    # major axis along (1, 1)/sqrt(2) with variance 9, minor with variance 1
+    rotation = np.array([[1, -1], [1, 1]]) / np.sqrt(2)
+    points = rng.normal(0, 1, (20000, 2)) * [3.0, 1.0] @ rotation.T
+    width, height, angle = diagnostics.ellipse_parameters(points)
+    assert diagnostics.ELLIPSE_CHI2 == pytest.approx(5.991, abs=1e-3)
+    assert width == pytest.approx(2 * 3 * np.sqrt(5.991), rel=0.03)
+    assert height == pytest.approx(2 * 1 * np.sqrt(5.991), rel=0.03)
+    assert angle % 180 == pytest.approx(45, abs=2)
+    inside = np.einsum("ni,ij,nj->n", points, np.linalg.inv(np.cov(points, rowvar=False)), points) <= 5.991
+    assert inside.mean() == pytest.approx(0.95, abs=0.01)
+
+
+def test_error_ellipses_centred_on_mean_face_plus_bias(truth, rng):
+    models = {"biased": noisy(truth, rng, 1.0, bias=(3.0, 0.0)), "wide": noisy(truth, rng, 2.0)}
+    fig = diagnostics.error_ellipses(models, truth)
+    ax = fig.axes[0]
+    ellipses = [p for p in ax.patches if isinstance(p, matplotlib.patches.Ellipse)]
+    assert len(ellipses) == 2 * len(KEYPOINT_NAMES)
+    face = diagnostics.mean_face(truth)
+    biased = diagnostics.bias_table(models["biased"], truth)
+    np.testing.assert_allclose(ellipses[NOSE].center, face[NOSE] + biased.loc["nose_tip", ["bias_x_px", "bias_y_px"]])
+    assert ellipses[15 + NOSE].width > 1.5 * ellipses[NOSE].width  # sd 2 against sd 1
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_ylim()[0] > ax.get_ylim()[1]  # y downwards
+    assert [t.get_text() for t in ax.get_legend().get_texts()][1:] == [
+        f"{name}: 95 % ellipse of the residuals" for name in models
+    ]
+    plt.close(fig)
+
+
+def test_mean_face_ignores_unlabelled_points(truth):
+    truth = truth.copy()
+    truth[150, NOSE, 1] = np.nan  # half a label: its x is left out too
+    face = diagnostics.mean_face(truth)
+    np.testing.assert_allclose(face[0], np.nanmean(truth[:, 0], axis=0))
+    np.testing.assert_allclose(face[2], truth[101:, 2].mean(axis=0))
+    assert face[NOSE, 0] == pytest.approx(np.nanmean(np.delete(truth[:, NOSE, 0], 150)))
+
+
+def test_predicted_vs_true_panels(truth, rng):
+    predicted = noisy(truth, rng, 1.0)
+    fig = diagnostics.predicted_vs_true(predicted, truth, max_points=50)
+    assert len(fig.axes) == 30
+    nose_y = fig.axes[2 * NOSE + 1]
+    assert nose_y.get_title() == "nose tip y"
+    assert nose_y.get_xlabel() == "true (px)" and nose_y.get_ylabel() == "predicted (px)"
+    assert len(nose_y.collections[0].get_offsets()) == 50  # subsampled
+    rmse = np.sqrt(np.nanmean((predicted - truth)[:, NOSE, 1] ** 2))
+    assert f"RMSE {rmse:.2f} px" in [t.get_text() for t in nose_y.texts]
+    plt.close(fig)
+
+
+def test_residual_histograms_share_bins_and_count_every_labelled_face(truth, rng):
+    predicted = noisy(truth, rng, 1.0)
+    predicted[0, NOSE, 0] += 100  # an outlier lands in the outermost bin
+    fig = diagnostics.residual_histograms(predicted, truth, bin_width=0.5, limit_px=4.0)
+    assert len(fig.axes) == 15
+    nose = fig.axes[NOSE]
+    assert nose.get_xlabel() == "residual (px), bins of 0.5 px" and nose.get_ylabel() == "faces"
+    vertices = nose.patches[0].get_path().vertices  # the x step outline: (edge, count) corners
+    np.testing.assert_allclose(np.unique(vertices[:, 0]), np.arange(-4, 4.01, 0.5))
+    counts = vertices[1:-1:2, 1]
+    assert counts.sum() == 299 and counts[-1] >= 1  # every labelled face, the outlier in the last bin
+    assert [p.get_path().vertices[:, 0].min() for p in fig.axes[0].patches] == [-4.0, -4.0]
+    mean_line = [line for line in nose.lines if line.get_label() == "mean x bias"][0]
+    assert mean_line.get_xdata()[0] == pytest.approx(np.nanmean((predicted - truth)[:, NOSE, 0]))
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["x residual", "mean x bias", "y residual", "mean y bias"]
+    plt.close(fig)
+
+
+def test_scale_bins_are_quantiles_of_the_inter_pupil_distance(truth):
+    labels, names = diagnostics.scale_bins(truth, n_bins=4)
+    iod = metrics.inter_ocular_distance(truth)
+    assert labels[100] == -1 and set(labels[np.arange(300) != 100]) == {0, 1, 2, 3}
+    assert np.bincount(labels[labels >= 0]).tolist() == pytest.approx([75, 75, 75, 74], abs=1)
+    assert iod[labels == 0].max() <= iod[labels == 1].min() and iod[labels == 2].max() <= iod[labels == 3].min()
+    assert names[0] == f"inter-pupil {np.nanmin(iod):.1f}-{np.nanquantile(iod, 0.25):.1f} px"
+
+
+def test_error_by_group_matches_rmse_px_on_each_subset(truth, rng):
+    models = {"a": noisy(truth, rng, 1.0), "b": noisy(truth, rng, 2.0)}
+    regime = np.where(metrics.labelled_mask(truth).all(axis=1), 1, 0)
+    table = diagnostics.error_by_group(models, truth, regime, {0: "4 labelled", 1: "all 15"})
+    assert list(table.index) == [("4 labelled", "a"), ("4 labelled", "b"), ("all 15", "a"), ("all 15", "b")]
+    for label, group in ((0, "4 labelled"), (1, "all 15")):
+        faces = regime == label
+        for name, predicted in models.items():
+            row = table.loc[(group, name)]
+            assert row["rmse_px"] == pytest.approx(metrics.rmse_px(predicted[faces], truth[faces]))
+    # 100 faces with 4 points + 1 face with none in regime 0; 199 faces with 15 points in regime 1
+    assert table.loc[("4 labelled", "a"), "n_faces"] == 100 and table.loc[("all 15", "b"), "n_faces"] == 199
+    # same number of points a face: the interval is 1.96 x std(per-face mean squared error) / sqrt(n) / (2 rmse)
+    faces = regime == 1
+    per_face = np.nanmean(metrics.squared_coordinate_errors(models["a"][faces], truth[faces]), axis=1)
+    rmse = np.sqrt(per_face.mean())
+    expected = CONFIDENCE_Z * per_face.std(ddof=1) / np.sqrt(199) / (2 * rmse)
+    assert table.loc[("all 15", "a"), "ci95_px"] == pytest.approx(expected)
+
+
+def test_error_by_group_without_names_and_with_an_empty_group(truth, rng):
+    predicted = noisy(truth, rng, 1.0)
+    groups = np.repeat([2, 1, 0], 100)
+    table = diagnostics.error_by_group({"m": predicted}, truth, groups, None)
+    assert list(table.index.unique("group")) == ["0", "1", "2"]
+    assert table.loc[("2", "m"), "n_faces"] == 100
+    table = diagnostics.error_by_group({"m": predicted}, truth, groups, {7: "nobody"})
+    assert np.isnan(table.loc[("nobody", "m"), "rmse_px"]) and table.loc[("nobody", "m"), "n_faces"] == 0
+    with pytest.raises(ValueError, match="one label a face"):
+        diagnostics.error_by_group({"m": predicted}, truth, groups[:10])
+
+
+def test_rmse_and_se_weights_faces_by_their_labelled_points():
+    squared = np.array([[1.0, 3.0, np.nan], [4.0, np.nan, np.nan], [np.nan] * 3])
+    rmse, se = metrics.rmse_and_se(squared)
+    assert rmse == pytest.approx(np.sqrt(8 / 3))
+    # ratio estimator: residual totals (4 - 8/3 * 2, 4 - 8/3 * 1), mean count 1.5
+    residual = np.array([4 - 16 / 3, 4 - 8 / 3])
+    se_mse = np.sqrt((residual**2).sum() / 1 / 2) / 1.5
+    assert se == pytest.approx(se_mse / (2 * rmse))
+    assert np.isnan(metrics.rmse_and_se(squared[1:])[1]) and np.isnan(metrics.rmse_and_se(squared[2:])[0])
+
+
+def test_error_by_group_figure(truth, rng):
+    models = {"a": noisy(truth, rng, 1.0), "b": noisy(truth, rng, 2.0)}
+    labels, names = diagnostics.scale_bins(truth, n_bins=3)
+    table = diagnostics.error_by_group(models, truth, labels, names)
+    fig = diagnostics.error_by_group_figure(table, group_label="face scale")
+    ax = fig.axes[0]
+    bars = [c for c in ax.containers if isinstance(c, matplotlib.container.BarContainer)]
+    assert [len(b) for b in bars] == [3, 3]
+    np.testing.assert_allclose([bar.get_height() for bar in bars[1]], table.xs("b", level="model")["rmse_px"])
+    assert ax.get_xlabel() == "face scale" and ax.get_ylabel() == "RMSE (px), 95 % interval"
+    assert ax.get_xticklabels()[0].get_text() == names[0].replace(" ", "\n", 1) + f"\n(n = {(labels == 0).sum()})"
+    assert ax.get_legend() is not None
+    plt.close(fig)
