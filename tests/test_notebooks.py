@@ -72,7 +72,7 @@ def test_an_interrupted_run_resumes_to_the_numbers_of_an_uninterrupted_one(smoke
     command = [sys.executable, "-m", "fkp_helpers", "run", "--profile", "smoke", "--run-dir", str(run_dir)]
     runner = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True)
-    history = run_dir / "histories" / "vgg_sgd.csv"
+    history = run_dir / "histories" / "vgg_sgd_s0.csv"
     deadline = time.monotonic() + 400
     while not (history.is_file() and len(history.read_text().splitlines()) >= 2):  # epoch 1 of 2 finished
         assert runner.poll() is None and time.monotonic() < deadline, "the run ended before notebook 03 trained"

@@ -48,8 +48,10 @@ from fkp_helpers.evaluation.metrics import (
 from fkp_helpers.evaluation.plots import CONFIDENCE_Z, error_against, pck_curves, per_keypoint_error_bars
 from fkp_helpers.evaluation.submission import (
     LOOKUP_COLUMNS,
+    REGIME_NAMES,
     SubmissionError,
     build_submission,
+    labelling_regimes,
     score_submission,
     validate_submission,
     write_submission,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from fkp_helpers.data.kaggle_io import COORDINATE_RANGE, SUBMISSION_HEADER, encode_submission, write_atomically
-from fkp_helpers.data.keypoints import COORDINATE_COLUMNS, N_KEYPOINTS
+from fkp_helpers.data.keypoints import ALWAYS_LABELLED_INDEX, COORDINATE_COLUMNS, N_KEYPOINTS
 
 LOOKUP_COLUMNS = ("RowId", "ImageId", "FeatureName")
 
@@ -162,3 +162,17 @@ def score_submission(
         )
     locations = submission["Location"].to_numpy(dtype=np.float64)
     return float(np.sqrt(np.mean((locations - truth) ** 2)))
+
+
+REGIME_NAMES = ("4-keypoint regime", "complete regime")
+"""``labelling_regimes``'s names: faces labelled (or asked for) on the 4 always-labelled keypoints only, or on more."""
+
+
+def labelling_regimes(lookup: pd.DataFrame, image_ids: np.ndarray) -> np.ndarray:
+    """The labelling regime of each test image, as its lookup rows show it: ``REGIME_NAMES[1]`` where more than the
+    4 always-labelled keypoints (8 coordinates) are asked for, else ``REGIME_NAMES[0]``. In Kaggle's data, and in the
+    converted real faces that copy it, the two regimes also differ in how the face is framed."""
+    _check_lookup(lookup)
+    positions, _ = _lookup_positions(lookup, image_ids)
+    asked = np.bincount(positions, minlength=len(image_ids))
+    return np.where(asked > 2 * len(ALWAYS_LABELLED_INDEX), REGIME_NAMES[1], REGIME_NAMES[0])

@@ -6,8 +6,10 @@ import pytest
 from fkp_helpers.data.kaggle_io import KaggleFormatError, encode_lookup_table, read_lookup_table, read_sample_submission
 from fkp_helpers.data.keypoints import COORDINATE_COLUMNS
 from fkp_helpers.evaluation.submission import (
+    REGIME_NAMES,
     SubmissionError,
     build_submission,
+    labelling_regimes,
     score_submission,
     validate_submission,
     write_submission,
@@ -219,3 +221,13 @@ def test_malformed_real_lookup_names_file_and_line(real_labels_dir, tmp_path, ca
     with pytest.raises(KaggleFormatError, match=phrase.replace("[", "\\[").replace("]", "\\]")) as caught:
         read_lookup_table(path)
     assert caught.value.line == line and f"{path}, line {line}:" in str(caught.value)
+
+
+def test_labelling_regimes_follow_how_many_coordinates_the_lookup_asks_for():
+    four = ["left_eye_center_x", "left_eye_center_y", "right_eye_center_x", "right_eye_center_y", "nose_tip_x",
+            "nose_tip_y", "mouth_center_bottom_lip_x", "mouth_center_bottom_lip_y"]
+    names = four + list(COORDINATE_COLUMNS) + four
+    image_ids = [7] * 8 + [3] * 30 + [5] * 8
+    lookup = pd.DataFrame({"RowId": np.arange(1, len(names) + 1), "ImageId": image_ids, "FeatureName": names})
+    regimes = labelling_regimes(lookup, np.array([3, 5, 7]))
+    assert list(regimes) == [REGIME_NAMES[1], REGIME_NAMES[0], REGIME_NAMES[0]]
