@@ -7,6 +7,7 @@ from typing import Sequence
 
 import matplotlib
 import matplotlib.axes
+import matplotlib.axis
 import matplotlib.figure
 import matplotlib.pyplot as plt
 import numpy as np
@@ -86,3 +87,13 @@ def save_figure(fig: matplotlib.figure.Figure, name: str, figures_dir: str | os.
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
     os.replace(tmp, path)
+
+
+def plain_log_ticks(axis: matplotlib.axis.Axis) -> None:
+    """Label a log-scale axis's major and minor ticks as plain numbers (``4``, ``0.5``), not ``4 x 10^0``."""
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:.3g}")
+    axis.set_major_formatter(plain)
+    axis.set_minor_formatter(plain)
+    axis.set_tick_params(which="minor", labelsize=7)

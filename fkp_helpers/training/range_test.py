@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from fkp_helpers.plotting import plain_log_ticks
 from fkp_helpers.training.loop import compile_model
 from fkp_helpers.training.models import copy_model
 from fkp_helpers.training.optimizers import make_optimizer
@@ -71,14 +72,19 @@ def pick_peak_rate(test: pd.DataFrame) -> float:
 
 def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure:
     """Smoothed training loss against learning rate (both log scale), one line per optimizer, with the picked
-    peak rate (dotted) and the rate of the lowest loss (marker) of each."""
+    peak rate (dotted) and the rate of the lowest loss (marker) of each. The loss axis stops at twice the highest
+    starting loss, so a diverging end does not flatten the rest."""
     fig, ax = plt.subplots(figsize=(7, 4))
+    lowest = min(test["smoothed_loss"].min() for test in tests.values())
+    start = max(test["smoothed_loss"].iloc[0] for test in tests.values())
     for name, test in tests.items():
         line, = ax.plot(test["learning_rate"], test["smoothed_loss"], label=name)
         best = test.loc[test["smoothed_loss"].idxmin()]
         ax.plot(best["learning_rate"], best["smoothed_loss"], "o", color=line.get_color())
         ax.axvline(pick_peak_rate(test), color=line.get_color(), linestyle=":",
                    label=f"{name}: picked peak {pick_peak_rate(test):.2g}")
+    ax.set_ylim(0.8 * lowest, 2 * start)
+    plain_log_ticks(ax.yaxis)
     ax.set(xscale="log", yscale="log", xlabel="learning rate (log scale)",
            ylabel="smoothed training loss (standardised units, log)", title="Learning-rate range tests")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from fkp_helpers.plotting import plain_log_ticks
 from fkp_helpers.training.loop import TrainingResult
 
 
@@ -18,9 +19,7 @@ def plot_training_curves(
 ):
     """One panel per metric, log scale: each run's training (solid) and validation (dashed) curve on the same axes."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
-
-    plain = FuncFormatter(lambda value, _: f"{value:.3g}")
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
     for ax, (column, label) in zip(axes[0], metrics):
@@ -30,9 +29,7 @@ def plot_training_curves(
             ax.plot(history["epoch"], history[f"val_{column}"], color=colour, marker=".", linestyle="--",
                     label=f"{name} validation")
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(plain)
-        ax.yaxis.set_minor_formatter(plain)
-        ax.tick_params(axis="y", which="minor", labelsize=7)
+        plain_log_ticks(ax.yaxis)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_title(label, fontsize=10)

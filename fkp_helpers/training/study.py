@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from fkp_helpers.plotting import plain_log_ticks
 from fkp_helpers.training.loop import TrainingResult, train_model
 from fkp_helpers.training.losses import MONITOR
 from fkp_helpers.training.optimizers import warmup_cosine
@@ -80,26 +81,32 @@ def spread_by_group(values: Mapping[str, float], group_of: Mapping[str, str]) ->
 
 def plot_study_curves(results: Mapping[str, TrainingResult], group_of: Mapping[str, str],
                       batch_size: int) -> matplotlib.figure.Figure:
-    """Validation RMSE against training steps and against wall-clock time, and the learning rate against steps;
-    one thin line per run (seed), one colour per group; training RMSE dotted on the first panel."""
+    """Validation RMSE against training steps and against wall-clock time, and the learning rate against steps (step
+    by step, the ``warmup_cosine`` schedule ``train_scheduled`` applied); one thin line per run (seed), one colour per
+    group; training RMSE dotted on the first panel."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     colours = {group: f"C{i}" for i, group in enumerate(dict.fromkeys(group_of[name] for name in results))}
     for name, result in results.items():
         history, colour = result.history, colours[group_of[name]]
-        steps = history["epoch"] * math.ceil(result.train_images / batch_size)
+        steps_per_epoch = math.ceil(result.train_images / batch_size)
+        steps = history["epoch"] * steps_per_epoch
         label = group_of[name]
         axes[0].plot(steps, history[MONITOR], color=colour, marker=".", linewidth=1, label=label)
         axes[0].plot(steps, history["masked_rmse_px"], color=colour, linestyle=":", linewidth=1)
         axes[1].plot(history["seconds"].cumsum(), history[MONITOR], color=colour, marker=".", linewidth=1, label=label)
-        axes[2].plot(steps, history["learning_rate"], color=colour, marker=".", linewidth=1, label=label)
+        schedule = warmup_cosine(result.learning_rate, result.epochs_run * steps_per_epoch)
+        every_step = np.arange(1, result.epochs_run * steps_per_epoch + 1)
+        axes[2].plot(every_step, [float(schedule(step)) for step in every_step], color=colour, linewidth=1, label=label)
     axes[0].set(xlabel="training steps", ylabel="RMSE (px); validation solid, training dotted",
                 title="Validation RMSE by step")
     axes[1].set(xlabel="wall-clock time (s), validation included", ylabel="validation RMSE (px)",
                 title="Validation RMSE by time")
-    axes[2].set(xlabel="training steps", ylabel="learning rate at epoch end", yscale="log",
-                title="Learning rate")
+    axes[2].set(xlabel="training steps", ylabel="learning rate (log)", yscale="log",
+                title="Learning rate (warmup, cosine decay)")
     for ax in axes[:2]:
         ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
+    for ax in axes:
         ax.grid(True, which="both", alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles))
