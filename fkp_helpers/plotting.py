@@ -11,10 +11,39 @@ import matplotlib.axis
 import matplotlib.figure
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
 
 from fkp_helpers.data.keypoints import FLIP_PAIRS, KEYPOINT_NAMES
 
 LEFT_COLOUR, RIGHT_COLOUR, CENTRE_COLOUR = "tab:red", "tab:cyan", "gold"
+PREDICTION_COLOUR = "lime"
+
+SIDE_LABELS = {
+    LEFT_COLOUR: "label: person's left",
+    RIGHT_COLOUR: "label: person's right",
+    CENTRE_COLOUR: "label: midline",
+}
+"""Legend text of each label colour."""
+
+SHORT_KEYPOINT_NAMES: dict[str, str] = {
+    "left_eye_center": "L eye",
+    "right_eye_center": "R eye",
+    "left_eye_inner_corner": "L eye in",
+    "left_eye_outer_corner": "L eye out",
+    "right_eye_inner_corner": "R eye in",
+    "right_eye_outer_corner": "R eye out",
+    "left_eyebrow_inner_end": "L brow in",
+    "left_eyebrow_outer_end": "L brow out",
+    "right_eyebrow_inner_end": "R brow in",
+    "right_eyebrow_outer_end": "R brow out",
+    "nose_tip": "nose",
+    "mouth_left_corner": "mouth L",
+    "mouth_right_corner": "mouth R",
+    "mouth_center_top_lip": "top lip",
+    "mouth_center_bottom_lip": "bottom lip",
+}
+"""Tick-label names of the keypoints (L/R: the person's left/right)."""
 
 
 def keypoint_colours() -> list[str]:
@@ -24,6 +53,14 @@ def keypoint_colours() -> list[str]:
     return [LEFT_COLOUR if n in lefts else RIGHT_COLOUR if n in rights else CENTRE_COLOUR for n in KEYPOINT_NAMES]
 
 
+def error_segments(keypoints: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """``(m, 2, 2)`` line segments from each labelled keypoint to its predicted position (``(..., 15, 2)`` inputs);
+    keypoints without a label or a prediction, or predicted exactly on their label, get none."""
+    both = ~np.isnan(keypoints).any(axis=-1) & ~np.isnan(predicted).any(axis=-1)
+    drawn = both & (keypoints != predicted).any(axis=-1)
+    return np.stack([keypoints[drawn], predicted[drawn]], axis=1)
+
+
 def draw_face(
     ax: matplotlib.axes.Axes,
     image: np.ndarray,
@@ -31,17 +68,39 @@ def draw_face(
     predicted: np.ndarray | None = None,
     title: str | None = None,
 ) -> None:
-    """Show one 96x96 face with its labelled keypoints (missing ones are not drawn) and optional predictions."""
+    """Show one 96x96 face with its labelled keypoints (missing ones are not drawn), optional predictions (green
+    crosses) and, where both are given, a thin line from each label to its prediction."""
     ax.imshow(image, cmap="gray", vmin=0, vmax=255 if image.dtype == np.uint8 else None)
+    if keypoints is not None and predicted is not None:
+        ax.add_collection(LineCollection(error_segments(keypoints, predicted), colors=PREDICTION_COLOUR,
+                                         linewidths=0.8, alpha=0.8, zorder=2))
     if keypoints is not None:
         labelled = ~np.isnan(keypoints[:, 0])
         colours = np.array(keypoint_colours())
-        ax.scatter(keypoints[labelled, 0], keypoints[labelled, 1], s=14, c=colours[labelled], edgecolors="black", linewidths=0.4)
+        ax.scatter(keypoints[labelled, 0], keypoints[labelled, 1], s=14, c=colours[labelled], edgecolors="black",
+                   linewidths=0.4, zorder=3)
     if predicted is not None:
-        ax.scatter(predicted[:, 0], predicted[:, 1], s=18, marker="x", c="lime", linewidths=1.0)
+        ax.scatter(predicted[:, 0], predicted[:, 1], s=18, marker="x", c=PREDICTION_COLOUR, linewidths=1.0, zorder=4)
     if title:
         ax.set_title(title, fontsize=8)
     ax.set_axis_off()
+
+
+def face_legend_handles(
+    keypoints: np.ndarray | None, predicted: np.ndarray | None, predicted_label: str = "prediction"
+) -> list[Line2D]:
+    """Legend entries of the marks :func:`draw_face` draws for these keypoints and predictions (none: bare faces)."""
+    handles = []
+    if keypoints is not None and not np.isnan(keypoints).all():
+        handles += [Line2D([], [], linestyle="none", marker="o", markersize=5, markerfacecolor=colour,
+                           markeredgecolor="black", markeredgewidth=0.4, label=label)
+                    for colour, label in SIDE_LABELS.items()]
+    if predicted is not None:
+        handles.append(Line2D([], [], linestyle="none", marker="x", color=PREDICTION_COLOUR, label=predicted_label))
+    if keypoints is not None and predicted is not None and len(error_segments(keypoints, predicted)):
+        error = f"label-to-{predicted_label} error"
+        handles.append(Line2D([], [], color=PREDICTION_COLOUR, linewidth=0.8, label=error))
+    return handles
 
 
 def face_grid(
@@ -51,11 +110,13 @@ def face_grid(
     titles: Sequence[str] | None = None,
     columns: int = 6,
     size: float = 1.8,
+    predicted_label: str = "prediction",
 ) -> matplotlib.figure.Figure:
-    """A grid of faces with their keypoints (and predictions, drawn as green crosses)."""
+    """A grid of faces with their keypoints (and predictions, drawn as green crosses joined to their labels), with
+    one legend of the marks below the grid; ``predicted_label`` names the crosses there."""
     n = len(images)
     rows = max(1, -(-n // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size), squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.ravel()):
         if i >= n:
             ax.set_axis_off()
@@ -67,7 +128,9 @@ def face_grid(
             None if predicted is None else predicted[i],
             None if titles is None else titles[i],
         )
-    fig.tight_layout()
+    handles = face_legend_handles(keypoints, predicted, predicted_label)
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), columns), fontsize=8)
     return fig
 
 

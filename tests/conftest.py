@@ -64,3 +64,18 @@ def udacity_subset(tmp_path_factory) -> Path:
             name = row.split(",")[0]
             shutil.copy(UDACITY / folder / name, root / folder / name)
     return root
+
+
+@pytest.fixture
+def assert_legends_clear_of_axes():
+    """A check that a figure has a legend and that no legend covers any of its axes (drawn first, to lay it out)."""
+
+    def check(fig) -> None:
+        fig.canvas.draw()
+        legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)]
+        assert legends, "the figure has no legend"
+        for legend in legends:
+            box = legend.get_window_extent()
+            assert not any(box.overlaps(ax.get_window_extent()) for ax in fig.axes), "a legend covers an axes"
+
+    return check

@@ -6,9 +6,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
-from fkp_helpers.data.keypoints import COORDINATE_COLUMNS, KEYPOINT_NAMES
-from fkp_helpers.plotting import draw_face, keypoint_colours
+from fkp_helpers.data.keypoints import KEYPOINT_NAMES, N_KEYPOINTS
+from fkp_helpers.plotting import SHORT_KEYPOINT_NAMES, draw_face, keypoint_colours
+
+AXES = ("x", "y")
 
 
 def plot_missing_counts(counts: pd.DataFrame) -> matplotlib.figure.Figure:
@@ -16,7 +19,7 @@ def plot_missing_counts(counts: pd.DataFrame) -> matplotlib.figure.Figure:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     sns.barplot(data=counts, y="keypoint", x="missing_pct", color="tab:blue", ax=ax)
     ax.set_xlabel("rows missing this keypoint (%)")
-    ax.set_ylabel("")
+    ax.set_ylabel("keypoint")
     ax.set_xlim(0, 100)
     fig.tight_layout()
     return fig
@@ -29,21 +32,35 @@ def plot_pattern_matrix(patterns: pd.DataFrame, top: int = 12) -> matplotlib.fig
     ax.imshow(shown[list(KEYPOINT_NAMES)].to_numpy(dtype=float), cmap="Greys", vmin=0, vmax=1.3, aspect="auto")
     ax.set_xticks(range(len(KEYPOINT_NAMES)), KEYPOINT_NAMES, rotation=70, ha="right", fontsize=7)
     ax.set_yticks(range(len(shown)), [f"{r} rows ({s:.1f}%)" for r, s in zip(shown["rows"], shown["share_pct"])], fontsize=7)
+    ax.set_xlabel("keypoint")
+    ax.set_ylabel("rows with the pattern")
     ax.set_title(f"the {len(shown)} commonest of {len(patterns)} labelled-keypoint patterns (dark = labelled)", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def plot_coordinate_histograms(keypoints: np.ndarray) -> matplotlib.figure.Figure:
-    """One small histogram per coordinate (the thesis's 30-panel grid), labelled values only."""
-    coords = keypoints.reshape(len(keypoints), -1)
-    fig, axes = plt.subplots(5, 6, figsize=(13, 9))
-    for column, ax in enumerate(axes.ravel()):
-        values = coords[:, column]
-        ax.hist(values[~np.isnan(values)], bins=30, color="tab:blue")
-        ax.set_title(COORDINATE_COLUMNS[column], fontsize=7)
-        ax.tick_params(labelsize=6)
-    fig.tight_layout()
+def pixel_bin_edges(values: np.ndarray, bin_px: float = 1.0) -> np.ndarray:
+    """Bin edges ``bin_px`` pixels apart, aligned to the pixel grid (an edge at ``-0.5``), covering ``values``."""
+    first = np.floor((values.min() + 0.5) / bin_px)
+    last = np.floor((values.max() + 0.5) / bin_px) + 1
+    return bin_px * np.arange(first, last + 1) - 0.5
+
+
+def plot_coordinate_histograms(keypoints: np.ndarray, bin_px: float = 1.0) -> matplotlib.figure.Figure:
+    """One histogram per coordinate (the thesis's 30-panel grid) of its labelled values, in bins ``bin_px`` pixels
+    wide aligned to the pixel grid (the same width in every panel)."""
+    fig, axes = plt.subplots(5, 6, figsize=(14, 11), layout="constrained")
+    for ax, (k, a) in zip(axes.flat, np.ndindex(N_KEYPOINTS, len(AXES))):
+        values = keypoints[:, k, a]
+        values = values[~np.isnan(values)]
+        if values.size:
+            ax.hist(values, bins=pixel_bin_edges(values, bin_px), color="tab:blue")
+        ax.set_title(KEYPOINT_NAMES[k].replace("_", " "), fontsize=8)
+        ax.set_xlabel(f"{AXES[a]} coordinate (px)", fontsize=7)
+        ax.set_ylabel("faces", fontsize=7)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"Labelled values of each coordinate: faces per {bin_px:g}-px bin (bins aligned to the pixel grid)")
     return fig
 
 
@@ -55,7 +72,7 @@ def plot_mean_shape(images: np.ndarray, keypoints: np.ndarray) -> matplotlib.fig
     colours = keypoint_colours()
     for k in range(keypoints.shape[1]):
         right.scatter(keypoints[:, k, 0], keypoints[:, k, 1], s=1, alpha=0.15, color=colours[k])
-    right.set_title("every labelled keypoint (red: person's left, cyan: right)", fontsize=8)
+    right.set_title("every labelled keypoint (red: person's left, cyan: right, gold: midline)", fontsize=8)
     right.set_xlim(-0.5, 95.5)
     right.set_ylim(95.5, -0.5)
     right.set_axis_off()
@@ -64,13 +81,21 @@ def plot_mean_shape(images: np.ndarray, keypoints: np.ndarray) -> matplotlib.fig
 
 
 def plot_correlation_heatmap(keypoints: np.ndarray) -> matplotlib.figure.Figure:
-    """Pairwise correlation of the 30 coordinates (pairwise-complete rows)."""
-    frame = pd.DataFrame(keypoints.reshape(len(keypoints), -1), columns=list(COORDINATE_COLUMNS))
-    fig, ax = plt.subplots(figsize=(10, 8.5))
-    sns.heatmap(frame.corr(), cmap="RdBu_r", vmin=-1, vmax=1, square=True, ax=ax, cbar_kws={"shrink": 0.7},
-                xticklabels=True, yticklabels=True)
-    ax.tick_params(labelsize=6)
-    fig.tight_layout()
+    """Pairwise correlation of the 30 coordinates (pairwise-complete rows): the 15 x coordinates, then the 15 y
+    coordinates, a line between the two blocks, short keypoint names as tick labels."""
+    by_axis = keypoints.transpose(0, 2, 1).reshape(len(keypoints), -1)
+    corr = pd.DataFrame(by_axis).corr().to_numpy()
+    labels = [f"{SHORT_KEYPOINT_NAMES[name]} {axis}" for axis in AXES for name in KEYPOINT_NAMES]
+    fig, ax = plt.subplots(figsize=(10.5, 9.5), layout="constrained")
+    image = ax.imshow(corr, cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    for line in (ax.axhline, ax.axvline):
+        line(N_KEYPOINTS - 0.5, color="black", linewidth=1.5)
+    ax.set_xlabel("coordinate (x block, then y block; L/R: the person's left/right)")
+    ax.set_ylabel("coordinate")
+    ax.set_title("How the keypoint coordinates move together")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="Pearson correlation (pairwise-complete rows)")
     return fig
 
 
@@ -78,7 +103,9 @@ def plot_strategy_spread(spread: pd.DataFrame, columns: list[str]) -> matplotlib
     """Grouped bars: the standard deviation of selected coordinates under each missing-value strategy."""
     fig, ax = plt.subplots(figsize=(9, 4))
     spread.loc[columns].plot.bar(ax=ax, width=0.8)
+    ax.set_xlabel("coordinate")
     ax.set_ylabel("standard deviation (px)")
-    ax.tick_params(axis="x", labelrotation=20, labelsize=7)
+    ax.tick_params(axis="x", labelrotation=20, labelsize=8)
+    ax.legend(title="values", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig

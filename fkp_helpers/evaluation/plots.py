@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import matplotlib.axes
 import matplotlib.figure
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,13 +18,19 @@ CONFIDENCE_Z = 1.96
 """Error bars span +-1.96 standard errors (95 % under a normal approximation)."""
 
 
+def _legend_below(fig: matplotlib.figure.Figure, ax: matplotlib.axes.Axes) -> None:
+    """One figure legend of ``ax``'s labelled artists below the axes, clear of the data (constrained layout)."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8)
+
+
 def per_keypoint_error_bars(
     predictions_by_model: Mapping[str, np.ndarray], truth: np.ndarray, noise_floor: float | None = None
 ) -> matplotlib.figure.Figure:
     """Horizontal grouped bars: RMSE in pixels of each keypoint for each model, with 95 % error bars."""
     names = list(predictions_by_model)
     height = 0.8 / max(1, len(names))
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(KEYPOINT_NAMES) + 1.2))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(KEYPOINT_NAMES) + 1.2))
     positions = np.arange(len(KEYPOINT_NAMES))
     for i, name in enumerate(names):
         errors = metrics.per_keypoint_errors(predictions_by_model[name], truth)
@@ -35,7 +42,7 @@ def per_keypoint_error_bars(
     ax.invert_yaxis()
     ax.set_xlabel("RMSE (pixels), 95 % interval")
     ax.set_title("Validation error per keypoint")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
 
@@ -50,7 +57,7 @@ def pck_curves(
     """PCK against the radius in pixels (left) and as a fraction of the inter-ocular distance (right)."""
     radii = np.linspace(0, max_radius_px, 101)
     fractions = np.linspace(0, max_fraction, 101)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4), sharey=True, layout="constrained")
     for name, predicted in predictions_by_model.items():
         left.plot(radii, metrics.pck_curve(predicted, truth, radii), label=name)
         right.plot(fractions, metrics.pck_curve(predicted, truth, fractions, normalised=True), label=name)
@@ -64,9 +71,8 @@ def pck_curves(
     for ax in (left, right):
         ax.set_ylim(0, 1.01)
         ax.grid(alpha=0.3)
-    right.legend(fontsize=8, loc="lower right")
+    _legend_below(fig, left)
     fig.suptitle("PCK curves on the validation split")
-    fig.tight_layout()
     return fig
 
 
@@ -74,15 +80,16 @@ def error_against(
     covariates: Mapping[str, np.ndarray], errors: np.ndarray, n_bins: int = 6, error_label: str = "per-image RMSE (px)"
 ) -> matplotlib.figure.Figure:
     """One panel per image property: each image's error (dots) and the mean error in equal-count bins (+-1.96 SE)."""
-    fig, axes = plt.subplots(1, len(covariates), figsize=(4.5 * len(covariates), 3.6), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(covariates), figsize=(4.5 * len(covariates), 4), squeeze=False, sharey=True,
+                             layout="constrained")
     for ax, (name, values) in zip(axes[0], covariates.items()):
-        ax.scatter(values, errors, s=4, alpha=0.3, color="tab:gray")
+        ax.scatter(values, errors, s=4, alpha=0.3, color="tab:gray", label="one face")
         binned = metrics.error_by_bins(values, errors, n_bins)
         ax.errorbar(binned["centre"], binned["mean_error"], yerr=CONFIDENCE_Z * binned["se"].fillna(0),
-                    color="tab:red", marker="o", capsize=3, label=f"mean in {len(binned)} equal-count bins")
+                    color="tab:red", marker="o", capsize=3,
+                    label=f"mean in {len(binned)} equal-count bins, 95 % interval")
         ax.set_xlabel(name)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(error_label)
-    axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
+    _legend_below(fig, axes[0, 0])
     return fig

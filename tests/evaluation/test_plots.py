@@ -22,9 +22,10 @@ def predictions_and_truth():
     return models, truth
 
 
-def test_per_keypoint_error_bars(predictions_and_truth):
+def test_per_keypoint_error_bars(predictions_and_truth, assert_legends_clear_of_axes):
     models, truth = predictions_and_truth
     fig = evaluation_plots.per_keypoint_error_bars(models, truth, noise_floor=1.0)
+    assert_legends_clear_of_axes(fig)
     ax = fig.axes[0]
     assert len(ax.containers) >= 2  # one bar container per model (plus error-bar containers)
     bars = [c for c in ax.containers if isinstance(c, matplotlib.container.BarContainer)]
@@ -34,9 +35,10 @@ def test_per_keypoint_error_bars(predictions_and_truth):
     plt.close(fig)
 
 
-def test_pck_curves(predictions_and_truth):
+def test_pck_curves(predictions_and_truth, assert_legends_clear_of_axes):
     models, truth = predictions_and_truth
     fig = evaluation_plots.pck_curves(models, truth, noise_floor=1.0)
+    assert_legends_clear_of_axes(fig)
     left, right = fig.axes
     assert [line.get_label() for line in left.lines] == ["good", "bad", "perfect model, noisy labels"]
     x, y = left.lines[0].get_data()
@@ -45,9 +47,12 @@ def test_pck_curves(predictions_and_truth):
     plt.close(fig)
 
 
-def test_error_against(predictions_and_truth):
+def test_error_against(predictions_and_truth, assert_legends_clear_of_axes):
     models, truth = predictions_and_truth
     errors = metrics.per_image_rmse(models["good"], truth)
     fig = evaluation_plots.error_against({"brightness": np.arange(40.0), "roll (deg)": np.linspace(-10, 10, 40)}, errors, 4)
     assert len(fig.axes) == 2 and fig.axes[0].get_xlabel() == "brightness"
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["one face", "mean in 4 equal-count bins, 95 % interval"]
+    assert_legends_clear_of_axes(fig)
     plt.close(fig)
