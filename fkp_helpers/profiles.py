@@ -40,7 +40,7 @@ PROFILES: dict[str, Profile] = {
             name="smoke",
             description="tiny data, a few seconds per notebook; used by the tests",
             synth_train=96, synth_test=24, epochs=2, baseline_epochs=1, batch_size=16, seeds=2,
-            range_test_steps=6, real_data=False,
+            range_test_steps=20, real_data=False,
         ),
         Profile(
             name="cpu",

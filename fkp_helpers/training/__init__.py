@@ -57,6 +57,7 @@ from fkp_helpers.training.range_test import PEAK_DIVISOR, lr_range_test, pick_pe
 from fkp_helpers.training.study import (
     CONVERGENCE_FRACTION,
     CONVERGENCE_TOLERANCE,
+    DIVERGENCE_RETRIES,
     convergence,
     convergence_table,
     initial_model,

@@ -191,6 +191,7 @@ def train_model(
     callbacks += [
         keras.callbacks.CSVLogger(str(history_path), append=resume_epoch is not None),
         ProgressPrinter(name, progress_every),
+        keras.callbacks.TerminateOnNaN(),
         *extra_callbacks,
         EpochBackup(backup_dir, monitored),
     ]
@@ -224,6 +225,10 @@ def _result(model: keras.Model, name: str, optimizer_name: str, learning_rate: f
             model_path: Path, train_data: Any, batch_size: int, save_best: bool) -> TrainingResult:
     """The TrainingResult of a finished run, read from its history file (and its best weights, if saved)."""
     history = read_history(history_path)
+    if not np.isfinite(history[MONITOR].to_numpy(dtype=float)).any():
+        raise FloatingPointError(
+            f"{name}: training diverged (no finite validation RMSE in {history_path}) at a peak learning rate of "
+            f"{learning_rate:g} with {optimizer_name}; train it again with a lower rate")
     best_row = history.loc[history[MONITOR].idxmin()]
     if save_best and model_path.is_file():
         model.load_weights(model_path)

@@ -23,6 +23,8 @@ from fkp_helpers.training.losses import MONITOR
 from fkp_helpers.training.optimizers import warmup_cosine
 from fkp_helpers.training.reproducibility import set_reproducible
 
+DIVERGENCE_RETRIES = 3
+"""A run whose loss turns NaN restarts from the same initial weights at half the peak rate, at most this often."""
 CONVERGENCE_FRACTION = 0.2
 """The last fifth of the budget is where the validation curve must be flat."""
 CONVERGENCE_TOLERANCE = 0.02
@@ -49,11 +51,23 @@ def train_scheduled(
     warmup_fraction: float = 0.05,
     progress_every: int = 1,
 ) -> TrainingResult:
-    """``train_model`` for exactly ``epochs`` epochs under ``warmup_cosine(peak_rate, all steps)``."""
-    schedule = warmup_cosine(peak_rate, epochs * len(batches), warmup_fraction)
-    return train_model(model, batches, val_data, optimizer_name, run_dir, name, epochs, seed,
-                       batch_size=batches.batch_size, learning_rate=schedule, reduce_lr_patience=None,
-                       early_stopping_patience=None, progress_every=progress_every)
+    """``train_model`` for exactly ``epochs`` epochs under ``warmup_cosine(peak_rate, all steps)``.
+
+    If the loss turns NaN, the run starts again from the same initial weights at half the peak rate, at most
+    ``DIVERGENCE_RETRIES`` times (the result's ``learning_rate`` is the peak that was used)."""
+    initial_weights = model.get_weights()
+    for halvings in range(DIVERGENCE_RETRIES + 1):
+        schedule = warmup_cosine(peak_rate / 2**halvings, epochs * len(batches), warmup_fraction)
+        try:
+            return train_model(model, batches, val_data, optimizer_name, run_dir, name, epochs, seed,
+                               batch_size=batches.batch_size, learning_rate=schedule, reduce_lr_patience=None,
+                               early_stopping_patience=None, progress_every=progress_every)
+        except FloatingPointError:
+            if halvings == DIVERGENCE_RETRIES:
+                raise
+            print(f"{name}: diverged at peak rate {peak_rate / 2**halvings:.3g}; starting again at half of it",
+                  flush=True)
+            model.set_weights(initial_weights)
 
 
 def convergence(history: pd.DataFrame, fraction: float = CONVERGENCE_FRACTION,

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from fkp_helpers.training.loop import train_model
+from fkp_helpers.training.loop import read_history, train_model
 from fkp_helpers.training.losses import MaskedMSE
 from fkp_helpers.training.model_files import load_model
 from fkp_helpers.training.models import build_vgg, copy_model
@@ -92,3 +92,11 @@ def test_a_finished_run_is_read_back_only_when_asked_and_with_the_same_settings(
     longer = train_model(copy_model(initial_model), train, val, "adam", tmp_path, "tiny", 3, reuse_finished=True,
                          **settings)
     assert "read back" not in capsys.readouterr().out and longer.epochs_run == 3
+
+
+def test_a_diverging_run_stops_at_the_first_nan_and_says_so(data, initial_model, tmp_path):
+    train, val = data
+    with pytest.raises(FloatingPointError, match="tiny: training diverged .* peak learning rate of 1e\\+06 with sgd"):
+        train_model(copy_model(initial_model), train, val, "sgd", tmp_path, "tiny", epochs=3, batch_size=8,
+                    learning_rate=1e6)
+    assert len(read_history(tmp_path / "histories" / "tiny.csv")) == 1, "TerminateOnNaN ends the run in epoch 1"

@@ -17,6 +17,7 @@ from fkp_helpers.training.optimizers import (
     step_decay,
     warmup_cosine,
 )
+from fkp_helpers.training import study
 from fkp_helpers.training.study import train_scheduled
 
 
@@ -69,3 +70,34 @@ def test_a_scheduled_run_follows_its_schedule_per_step_and_stops_no_earlier(data
     schedule = warmup_cosine(0.01, 3 * 3)
     np.testing.assert_allclose(result.history["learning_rate"], [float(schedule(s)) for s in (3, 6, 9)], rtol=1e-5)
     assert result.epochs_run == 3 and result.learning_rate == pytest.approx(0.01)
+
+
+def test_a_scheduled_run_that_diverges_starts_again_at_half_the_peak(data, initial_model, tmp_path, monkeypatch,
+                                                                    capsys):
+    train, val = data
+    batches = ArrayBatches(*train, batch_size=8, shuffle=True, seed=0)
+    real_train_model, peaks = study.train_model, []
+
+    def diverge_once(model, *args, learning_rate, **kwargs):
+        peaks.append(learning_rate.get_config()["warmup_target"])
+        if len(peaks) == 1:
+            model.set_weights([w + 1.0 for w in model.get_weights()])  # what a diverged run leaves behind
+            raise FloatingPointError("diverged")
+        return real_train_model(model, *args, learning_rate=learning_rate, **kwargs)
+
+    monkeypatch.setattr(study, "train_model", diverge_once)
+    model = copy_model(initial_model)
+    result = train_scheduled(model, batches, val, "sgd", 0.02, epochs=1, seed=0, run_dir=tmp_path, name="halved")
+    assert peaks == [0.02, 0.01] and result.learning_rate == pytest.approx(0.01)
+    assert "diverged at peak rate 0.02; starting again at half of it" in capsys.readouterr().out
+    straight = train_scheduled(copy_model(initial_model), batches, val, "sgd", 0.01, epochs=1, seed=0,
+                               run_dir=tmp_path / "straight", name="halved")
+    assert result.history["val_masked_rmse_px"].equals(straight.history["val_masked_rmse_px"]), "from the initial weights"
+
+
+def test_a_run_that_keeps_diverging_stops_with_a_clear_error(data, initial_model, tmp_path):
+    train, val = data
+    batches = ArrayBatches(*train, batch_size=8, shuffle=True, seed=0)
+    with pytest.raises(FloatingPointError, match="hopeless: training diverged"):
+        train_scheduled(copy_model(initial_model), batches, val, "sgd", 1e30, epochs=1, seed=0, run_dir=tmp_path,
+                        name="hopeless")
