@@ -46,6 +46,7 @@ from fkp_helpers.training.optimizers import (
     OPTIMIZER_NAMES,
     exponential_decay,
     learning_rate_of,
+    learning_rate_schedule,
     make_optimizer,
     peak_learning_rate,
     step_decay,

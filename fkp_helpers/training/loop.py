@@ -29,7 +29,13 @@ from fkp_helpers.training.batches import ArrayBatches
 from fkp_helpers.training.callbacks import BestModelCheckpoint, EpochBackup, EpochLogger, ProgressPrinter
 from fkp_helpers.training.losses import MONITOR, PLATEAU_MONITOR, MaskedMAE, MaskedMSE, MaskedRMSE
 from fkp_helpers.training.models import output_scale
-from fkp_helpers.training.optimizers import LearningRate, describe_learning_rate, make_optimizer, peak_learning_rate
+from fkp_helpers.training.optimizers import (
+    LearningRate,
+    describe_learning_rate,
+    learning_rate_schedule,
+    make_optimizer,
+    peak_learning_rate,
+)
 from fkp_helpers.training.reproducibility import EpochSeeds, set_reproducible
 
 
@@ -39,7 +45,8 @@ def compile_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | st
     ``masked_rmse_px``."""
     if isinstance(optimizer, str):
         optimizer = make_optimizer(optimizer, learning_rate)
-    model.compile(optimizer=optimizer, loss=MaskedMSE(output_scale(model)), metrics=[MaskedMAE(), MaskedRMSE()], jit_compile=False)
+    model.compile(optimizer=optimizer, loss=MaskedMSE(output_scale(model)),
+                  metrics=[MaskedMAE(), MaskedRMSE()], jit_compile=False)
     return model
 
 
@@ -152,7 +159,8 @@ def train_model(
     initial_lr = peak_learning_rate(optimizer)
     compile_model(model, optimizer)
 
-    settings = _run_settings(model, optimizer_name, describe_learning_rate(optimizer), epochs, seed, batch_size, train_data, save_best)
+    settings = _run_settings(model, optimizer_name, describe_learning_rate(optimizer), epochs, seed, batch_size,
+                             train_data, save_best)
     if reuse_finished is None:
         reuse_finished = os.environ.get(RESUME_ENV) == "1"
     resume_epoch = _resume_epoch(backup_dir)
@@ -176,7 +184,7 @@ def train_model(
         callbacks.append(keras.callbacks.LearningRateScheduler(lr_schedule))
     callbacks.append(EpochLogger(_train_image_count(train_data, batch_size)))
     monitored: dict[str, keras.callbacks.Callback] = {}
-    scheduled = lr_schedule is not None or not isinstance(learning_rate, (int, float, type(None)))
+    scheduled = lr_schedule is not None or learning_rate_schedule(optimizer) is not None
     if reduce_lr_patience is not None and not scheduled:
         monitored["reduce_lr"] = keras.callbacks.ReduceLROnPlateau(
             monitor=PLATEAU_MONITOR, factor=reduce_lr_factor, patience=reduce_lr_patience, mode="min"

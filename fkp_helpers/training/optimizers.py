@@ -43,14 +43,17 @@ def warmup_cosine(peak: float, total_steps: int, warmup_fraction: float = 0.05,
                                                   warmup_target=float(peak), warmup_steps=warmup)
 
 
-def _schedule(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.schedules.LearningRateSchedule | None:
+def learning_rate_schedule(
+    optimizer: keras.optimizers.Optimizer,
+) -> keras.optimizers.schedules.LearningRateSchedule | None:
+    """The per-step schedule the optimizer follows, or None for a constant rate."""
     schedule = getattr(optimizer, "_learning_rate", None)
     return schedule if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule) else None
 
 
 def peak_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
     """The optimizer's constant rate, or its schedule's warmup target (its peak) or initial rate."""
-    schedule = _schedule(optimizer)
+    schedule = learning_rate_schedule(optimizer)
     if schedule is None:
         return float(f"{learning_rate_of(optimizer):.7g}")  # the float32 variable's value as it was given
     config = schedule.get_config()
@@ -59,7 +62,7 @@ def peak_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
 
 def describe_learning_rate(optimizer: keras.optimizers.Optimizer) -> float | dict[str, Any]:
     """The constant rate, or the schedule's class and config (JSON-ready): what makes two runs' rates the same."""
-    schedule = _schedule(optimizer)
+    schedule = learning_rate_schedule(optimizer)
     return peak_learning_rate(optimizer) if schedule is None else {type(schedule).__name__: schedule.get_config()}
 
 

@@ -81,8 +81,8 @@ def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure
         line, = ax.plot(test["learning_rate"], test["smoothed_loss"], label=name)
         best = test.loc[test["smoothed_loss"].idxmin()]
         ax.plot(best["learning_rate"], best["smoothed_loss"], "o", color=line.get_color())
-        ax.axvline(pick_peak_rate(test), color=line.get_color(), linestyle=":",
-                   label=f"{name}: picked peak {pick_peak_rate(test):.2g}")
+        peak = pick_peak_rate(test)
+        ax.axvline(peak, color=line.get_color(), linestyle=":", label=f"{name}: picked peak {peak:.2g}")
     ax.set_ylim(0.8 * lowest, 2 * start)
     plain_log_ticks(ax.yaxis)
     ax.set(xscale="log", yscale="log", xlabel="learning rate (log scale)",

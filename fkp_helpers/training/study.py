@@ -48,16 +48,16 @@ def train_scheduled(
     run_dir: str | os.PathLike,
     name: str,
     *,
-    warmup_fraction: float = 0.05,
     progress_every: int = 1,
 ) -> TrainingResult:
-    """``train_model`` for exactly ``epochs`` epochs under ``warmup_cosine(peak_rate, all steps)``.
+    """``train_model`` for exactly ``epochs`` epochs under ``warmup_cosine(peak_rate, all steps)`` (its default
+    warmup and floor, which ``plot_study_curves`` redraws).
 
     If the loss turns NaN, the run starts again from the same initial weights at half the peak rate, at most
     ``DIVERGENCE_RETRIES`` times (the result's ``learning_rate`` is the peak that was used)."""
     initial_weights = model.get_weights()
     for halvings in range(DIVERGENCE_RETRIES + 1):
-        schedule = warmup_cosine(peak_rate / 2**halvings, epochs * len(batches), warmup_fraction)
+        schedule = warmup_cosine(peak_rate / 2**halvings, epochs * len(batches))
         try:
             return train_model(model, batches, val_data, optimizer_name, run_dir, name, epochs, seed,
                                batch_size=batches.batch_size, learning_rate=schedule, reduce_lr_patience=None,
