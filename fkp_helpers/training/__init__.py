@@ -59,10 +59,13 @@ from fkp_helpers.training.study import (
     CONVERGENCE_FRACTION,
     CONVERGENCE_TOLERANCE,
     DIVERGENCE_RETRIES,
+    LATE_POINTS,
     convergence,
     convergence_table,
     initial_model,
+    late_steps,
     plot_study_curves,
     spread_by_group,
     train_scheduled,
+    validation_curve,
 )

@@ -1,4 +1,5 @@
-"""Callbacks of a training run: epoch timing, progress lines, the atomic best-model checkpoint, the epoch backup."""
+"""Callbacks of a training run: epoch timing, progress lines, validation inside epochs, the atomic best-model
+checkpoint, the epoch backup."""
 from __future__ import annotations
 
 import json
@@ -6,14 +7,15 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import keras
 import numpy as np
+import pandas as pd
 
 from fkp_helpers.data.kaggle_io import write_atomically
 from fkp_helpers.progress import report
-from fkp_helpers.training.losses import MONITOR
+from fkp_helpers.training.losses import MONITOR, MaskedRMSE
 from fkp_helpers.training.model_files import save_model_atomically
 from fkp_helpers.training.optimizers import learning_rate_of
 
@@ -35,11 +37,57 @@ class EpochLogger(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
-        train_seconds = (self._train_end or now) - self._start
+        train_seconds = (self._train_end or now) - self._start - logs.get(LateValidation.SECONDS, 0.0)
         logs["learning_rate"] = learning_rate_of(self.model.optimizer)
         logs["seconds"] = now - self._start
         logs["train_images_per_second"] = self.train_images / train_seconds if self.train_images else float("nan")
         self._start = None
+
+
+class LateValidation(keras.callbacks.Callback):
+    """The validation RMSE (px) after chosen training steps that fall inside epochs: a finer validation curve where a
+    schedule ends, for the convergence check (``fkp_helpers.training.study.convergence``).
+
+    Each measurement is a row of the CSV ``path`` (``step``, ``epoch`` = step / steps per epoch, ``learning_rate``
+    of that step, and ``val_masked_rmse_px``), rewritten atomically; rows already in ``path`` (a resumed run) are
+    kept. An epoch's logs get ``late_validation_seconds``, the time these measurements took, which ``EpochLogger``
+    (placed after this callback) leaves out of the training throughput. Steps at an epoch's end are skipped: the
+    epoch's own validation covers them.
+    """
+
+    SECONDS = "late_validation_seconds"
+
+    def __init__(self, path: str | os.PathLike, x_val: np.ndarray, y_val: np.ndarray, steps: Sequence[int],
+                 batch_size: int = 128):
+        super().__init__()
+        self.path, self.x_val, self.y_val = Path(path), x_val, y_val
+        self.steps, self.batch_size = set(int(step) for step in steps), int(batch_size)
+
+    def on_train_begin(self, logs=None):
+        self.rows = pd.read_csv(self.path).to_dict("records") if self.path.is_file() else []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._seconds = epoch, 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        steps_per_epoch = self.params["steps"]
+        step = self._epoch * steps_per_epoch + batch + 1
+        if step in self.steps and (batch + 1) % steps_per_epoch:
+            start = time.perf_counter()
+            self.rows.append({"step": step, "epoch": step / steps_per_epoch,
+                              "learning_rate": learning_rate_of(self.model.optimizer), MONITOR: self._rmse_px()})
+            write_atomically(self.path, pd.DataFrame(self.rows).to_csv(index=False).encode())
+            self._seconds += time.perf_counter() - start
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs[self.SECONDS] = self._seconds
+
+    def _rmse_px(self) -> float:
+        metric = MaskedRMSE()
+        for start in range(0, len(self.x_val), self.batch_size):
+            chunk = slice(start, start + self.batch_size)
+            metric.update_state(self.y_val[chunk], self.model.predict_on_batch(self.x_val[chunk]))
+        return float(metric.result())
 
 
 class ProgressPrinter(keras.callbacks.Callback):

@@ -26,7 +26,13 @@ import tensorflow as tf
 from fkp_helpers.data.kaggle_io import write_atomically
 from fkp_helpers.progress import RESUME_ENV
 from fkp_helpers.training.batches import ArrayBatches
-from fkp_helpers.training.callbacks import BestModelCheckpoint, EpochBackup, EpochLogger, ProgressPrinter
+from fkp_helpers.training.callbacks import (
+    BestModelCheckpoint,
+    EpochBackup,
+    EpochLogger,
+    LateValidation,
+    ProgressPrinter,
+)
 from fkp_helpers.training.losses import MONITOR, PLATEAU_MONITOR, MaskedMAE, MaskedMSE, MaskedRMSE
 from fkp_helpers.training.models import output_scale
 from fkp_helpers.training.optimizers import (
@@ -70,6 +76,8 @@ class TrainingResult:
     model_path: Path | None
     history_path: Path
     model: keras.Model | None = field(default=None, repr=False)
+    late_validation: pd.DataFrame | None = field(default=None, repr=False)
+    """Validation RMSE after the steps inside epochs that ``validate_at_steps`` asked for (``LateValidation``)."""
 
     def summary(self) -> dict[str, Any]:
         """The JSON-friendly numbers of this run."""
@@ -128,6 +136,7 @@ def train_model(
     save_best: bool = True,
     extra_callbacks: Sequence[keras.callbacks.Callback] = (),
     validation_batch_size: int = 128,
+    validate_at_steps: Sequence[int] = (),
     reuse_finished: bool | None = None,
 ) -> TrainingResult:
     """Train ``model`` (compiled here with the masked loss), resumable, writing ``run_dir/models/<name>.keras``
@@ -142,6 +151,10 @@ def train_model(
     A run that already finished in ``run_dir`` with the same settings (``histories/<name>.done.json``) is not
     trained again when ``reuse_finished`` is true (default: when the runner resumes an interrupted series, which
     sets ``FKP_RESUME=1``); its history and best weights are read back from its files.
+
+    ``validate_at_steps``: training steps (counted from 1 over the whole run) after which the validation RMSE is also
+    measured, mid-epoch, into ``run_dir/histories/<name>.late.csv`` (``LateValidation``; the result's
+    ``late_validation``).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -149,6 +162,7 @@ def train_model(
     run_dir = Path(run_dir)
     model_path = run_dir / "models" / f"{name}.keras"
     history_path = run_dir / "histories" / f"{name}.csv"
+    late_path = _late_path(history_path)
     backup_dir = run_dir / "backups" / name
     history_path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -160,7 +174,7 @@ def train_model(
     compile_model(model, optimizer)
 
     settings = _run_settings(model, optimizer_name, describe_learning_rate(optimizer), epochs, seed, batch_size,
-                             train_data, save_best)
+                             train_data, save_best, validate_at_steps)
     if reuse_finished is None:
         reuse_finished = os.environ.get(RESUME_ENV) == "1"
     resume_epoch = _resume_epoch(backup_dir)
@@ -175,13 +189,19 @@ def train_model(
         previous.to_csv(history_path, index=False)
         if MONITOR in previous and len(previous):
             best_so_far = float(previous[MONITOR].min())
+        if late_path.is_file():
+            late = pd.read_csv(late_path)
+            late[late["epoch"] < resume_epoch].to_csv(late_path, index=False)
     elif resume_epoch is None:
         history_path.unlink(missing_ok=True)
+        late_path.unlink(missing_ok=True)
     _done_path(history_path).unlink(missing_ok=True)
 
     callbacks: list[keras.callbacks.Callback] = [EpochSeeds(seed, train_data)]
     if lr_schedule is not None:
         callbacks.append(keras.callbacks.LearningRateScheduler(lr_schedule))
+    if validate_at_steps:
+        callbacks.append(LateValidation(late_path, x_val, y_val, validate_at_steps, validation_batch_size))
     callbacks.append(EpochLogger(_train_image_count(train_data, batch_size)))
     monitored: dict[str, keras.callbacks.Callback] = {}
     scheduled = lr_schedule is not None or learning_rate_schedule(optimizer) is not None
@@ -233,6 +253,7 @@ def _result(model: keras.Model, name: str, optimizer_name: str, learning_rate: f
             model_path: Path, train_data: Any, batch_size: int, save_best: bool) -> TrainingResult:
     """The TrainingResult of a finished run, read from its history file (and its best weights, if saved)."""
     history = read_history(history_path)
+    late_path = _late_path(history_path)
     if not np.isfinite(history[MONITOR].to_numpy(dtype=float)).any():
         raise FloatingPointError(
             f"{name}: training diverged (no finite validation RMSE in {history_path}) at a peak learning rate of "
@@ -254,15 +275,22 @@ def _result(model: keras.Model, name: str, optimizer_name: str, learning_rate: f
         model_path=model_path if save_best and model_path.is_file() else None,
         history_path=history_path,
         model=model,
+        late_validation=pd.read_csv(late_path) if late_path.is_file() else None,
     )
 
 
 def _run_settings(model: keras.Model, optimizer_name: str, learning_rate: Any, epochs: int, seed: int,
-                  batch_size: int, train_data: Any, save_best: bool) -> dict[str, Any]:
-    """What must match for a finished run to stand for a new call: model, optimizer, budget, seed and data size."""
+                  batch_size: int, train_data: Any, save_best: bool, validate_at_steps: Sequence[int]) -> dict[str, Any]:
+    """What must match for a finished run to stand for a new call: model, optimizer, budget, seed, data size and
+    the steps validated mid-epoch."""
     return {"model": model.name, "parameters": int(model.count_params()), "optimizer": optimizer_name.lower(),
             "learning_rate": learning_rate, "epochs": int(epochs), "seed": int(seed), "batch_size": int(batch_size),
-            "train_images": _train_image_count(train_data, batch_size), "save_best": bool(save_best)}
+            "train_images": _train_image_count(train_data, batch_size), "save_best": bool(save_best),
+            "validate_at_steps": sorted(int(step) for step in validate_at_steps)}
+
+
+def _late_path(history_path: Path) -> Path:
+    return history_path.with_suffix(".late.csv")
 
 
 def _done_path(history_path: Path) -> Path:

@@ -29,7 +29,7 @@ def test_same_seed_same_history_and_weights(data, initial_model, tmp_path, metri
 
 def test_a_killed_run_resumes_to_the_same_result(data, initial_model, tmp_path, metric_columns):
     train, val = data
-    settings = dict(epochs=4, seed=0, batch_size=8, save_best=False)
+    settings = dict(epochs=4, seed=0, batch_size=8, save_best=False, validate_at_steps=[2, 5, 6, 8, 11])
     straight = train_model(copy_model(initial_model), train, val, "adam", tmp_path / "straight", "tiny", **settings)
 
     class Kill(keras.callbacks.Callback):
@@ -49,6 +49,26 @@ def test_a_killed_run_resumes_to_the_same_result(data, initial_model, tmp_path, 
     assert resumed.history[metric_columns].equals(straight.history[metric_columns])
     assert weights_equal(resumed.model, straight.model)
     assert not backup.exists()
+    assert list(straight.late_validation["step"]) == [2, 5, 8, 11], "step 6 ends epoch 2: its own validation covers it"
+    assert resumed.late_validation.equals(straight.late_validation)
+
+
+def test_validation_inside_an_epoch_is_the_rmse_of_the_weights_at_that_step(data, initial_model, tmp_path):
+    train, (x_val, y_val) = data
+    seen = []
+
+    class Measure(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                error = self.model.predict(x_val, verbose=0) - y_val
+                seen.append(float(np.sqrt(np.nanmean(error ** 2))))
+
+    result = train_model(copy_model(initial_model), train, (x_val, y_val), "adam", tmp_path, "tiny", epochs=2,
+                         batch_size=8, validate_at_steps=[2, 5], extra_callbacks=[Measure()])
+    late = result.late_validation
+    assert list(late["step"]) == [2, 5] and list(late["epoch"]) == pytest.approx([2 / 3, 5 / 3])
+    assert list(late["val_masked_rmse_px"]) == pytest.approx(seen, rel=1e-5)
+    assert (result.history["late_validation_seconds"] > 0).all()
 
 
 def test_best_model_file_round_trips_and_the_results_are_written(data, initial_model, tmp_path):

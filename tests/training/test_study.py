@@ -14,8 +14,10 @@ from fkp_helpers.training.study import (
     convergence,
     convergence_table,
     initial_model,
+    late_steps,
     plot_study_curves,
     spread_by_group,
+    validation_curve,
 )
 
 
@@ -53,17 +55,34 @@ def history(values):
                          "learning_rate": np.linspace(1e-2, 1e-4, len(values)), "seconds": 2.0})
 
 
-def test_convergence_is_a_flat_validation_curve_over_the_last_fifth():
-    flat = convergence(history([5.0, 3.0, 2.5, 2.2, 2.1, 2.09, 2.08, 2.08, 2.07, 2.07]))
-    assert flat["flat"] and flat["epochs_in_window"] == 2 and flat["last_px"] == 2.07
-    falling = convergence(history([5.0, 4.0, 3.0]))
-    assert not falling["flat"] and falling["relative_change"] == pytest.approx(1 / 3)
-
-
-def result_of(name, values):
+def result_of(name, values, late=None):
+    """A run with epoch-end validation ``values`` and, optionally, ``late`` = {fractional epoch: RMSE} inside epochs."""
+    late_validation = None if late is None else pd.DataFrame({"epoch": list(late), MONITOR: list(late.values())})
     return TrainingResult(name=name, optimizer="adam", learning_rate=1e-3, history=history(values), best_epoch=1,
                           best_val_rmse_px=min(values), seconds_per_epoch=2.0, images_per_second=1.0,
-                          train_images=64, epochs_run=len(values), model_path=None, history_path=None)
+                          train_images=64, epochs_run=len(values), model_path=None, history_path=None,
+                          late_validation=late_validation)
+
+
+def test_late_steps_are_evenly_spaced_inside_the_last_fifth_and_never_the_last_step():
+    assert late_steps(100) == [80, 85, 90, 95]
+    assert late_steps(103) == [83, 88, 93, 98], "never before 80 % of the steps (82.4)"
+    assert late_steps(10) == [8, 9]
+
+
+def test_convergence_is_a_flat_validation_curve_over_the_last_fifth_of_the_steps():
+    flat = convergence(result_of("a", [5.0, 3.0, 2.5, 2.2, 2.1, 2.09, 2.08, 2.08, 2.07, 2.07]))
+    assert flat["flat"] and flat["points_in_window"] == 3 and flat["last_px"] == 2.07
+    assert flat["relative_change"] == pytest.approx(0.01 / 2.07)
+    annealed = result_of("b", [3.7, 3.36, 3.21], late={2.4: 3.26, 2.55: 3.23, 2.7: 3.22, 2.85: 3.215})
+    assert list(validation_curve(annealed)["epoch"]) == [1, 2, 2.4, 2.55, 2.7, 2.85, 3]
+    check = convergence(annealed)
+    assert check["flat"] and check["points_in_window"] == 5 and check["first_px"] == 3.26
+    assert check["relative_change"] == pytest.approx(0.05 / 3.21)
+    falling = convergence(result_of("c", [5.0, 4.0, 3.0], late={2.4: 3.5, 2.7: 3.2}))
+    assert not falling["flat"] and falling["relative_change"] == pytest.approx(0.5 / 3.0)
+    unmeasured = convergence(result_of("d", [5.0, 4.0, 3.0]))
+    assert not unmeasured["flat"] and unmeasured["points_in_window"] == 1 and np.isnan(unmeasured["relative_change"])
 
 
 def test_seed_spread_convergence_table_and_curves_cover_every_run():
@@ -74,4 +93,4 @@ def test_seed_spread_convergence_table_and_curves_cover_every_run():
     assert spread.loc["Adam", "sd"] == pytest.approx(np.std([3.0, 3.2], ddof=1)) and np.isnan(spread.loc["SGD", "sd"])
     assert list(convergence_table(results).index) == ["a0", "a1", "b0"]
     figure = plot_study_curves(results, groups, batch_size=32)
-    assert len(figure.axes[0].lines) == 6 and all(ax.get_xlabel() and ax.get_ylabel() for ax in figure.axes)
+    assert len(figure.axes[0].lines) == 6 and len(figure.axes[0].patches) == 1 and all(ax.get_xlabel() and ax.get_ylabel() for ax in figure.axes)
