@@ -19,7 +19,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fkp_helpers.plotting import plain_log_ticks
 from fkp_helpers.training.loop import TrainingResult, train_model
 from fkp_helpers.training.losses import MONITOR
 from fkp_helpers.training.optimizers import warmup_cosine
@@ -147,9 +146,6 @@ def plot_study_curves(results: Mapping[str, TrainingResult], group_of: Mapping[s
                 title="Validation RMSE by time")
     axes[2].set(xlabel="training steps", ylabel="learning rate (log)", yscale="log",
                 title="Learning rate (warmup, cosine decay)")
-    for ax in axes[:2]:
-        ax.set_yscale("log")
-        plain_log_ticks(ax.yaxis)
     for ax in axes:
         ax.grid(True, which="both", alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()

@@ -1,0 +1,144 @@
+"""Training speed, side by side in one run: the machine, its float32 ceiling, the bare training step, and the
+notebooks' own loop (``train_model`` with the standardised He-initialised models of notebook 03, validation every
+epoch) with and without augmentation, for the VGG and the small baseline.
+
+Run: ``python benchmarks/bench_report.py [--images 2281] [--epochs 3] [--batch-size 32]`` (about 7 minutes on a 2-core
+AVX-512 machine; random data, timing only). Prints, never asserts. A loop's rate is the median over its epochs after
+the first (which traces), with the range; an epoch as long as the main run's (2281 fitting images by default) keeps
+per-epoch costs in proportion. Timings on shared 2-core VMs move between runs: compare rows of one run, and say which
+machine they are from.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import tempfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from bench_augment import random_faces  # noqa: E402
+from bench_training import measure, sgemm_gflops  # noqa: E402
+
+FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+"""CPU flags that decide TensorFlow's CPU kernels (oneDNN) and whether bfloat16 is native."""
+GOALS = {"loop": 0.70, "bare": 0.80}
+"""Issue 10's goals, as shares of the float32 matrix-product ceiling: the notebook loop and the bare step (VGG)."""
+FEEDING_GOAL = 0.10
+"""Feeding and augmenting may cost at most this share of the epoch."""
+
+
+def machine() -> str:
+    """CPU model, the flags that matter, usable cores and the reported clock."""
+    text = open("/proc/cpuinfo").read().split("\n\n")[0]
+    field = lambda name: (re.search(rf"^{name}\s*:\s*(.*)$", text, re.M) or [None, "?"])[1]  # noqa: E731
+    flags = set(field("flags").split())
+    present = ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS)
+    return (f"{field('model name')}; {len(os.sched_getaffinity(0))} usable cores at {field('cpu MHz')} MHz (reported); "
+            f"{present}; Python {platform.python_version()}")
+
+
+def loop_row(model_name: str, n_images: int, batch_size: int, epochs: int, augment: bool) -> dict:
+    """``train_model`` for ``epochs`` on ``n_images`` random faces (a quarter as many for validation), timed over the
+    epochs after the first."""
+    from fkp_helpers.augment import AugmentedSequence
+    from fkp_helpers.training import (
+        build_small_cnn,
+        build_vgg,
+        count_flops,
+        initial_model,
+        model_inputs,
+        model_targets,
+        standardisation,
+        train_model,
+    )
+
+    images, keypoints = random_faces(n_images + n_images // 4, seed=2)
+    train, val = slice(0, n_images), slice(n_images, None)
+    scaling = standardisation(images[train], keypoints[train])
+    builder = build_vgg if model_name == "vgg" else build_small_cnn
+    model = initial_model(lambda: builder(scaling=scaling, he_init=True), 0)
+    batches = AugmentedSequence(images[train], keypoints[train], batch_size, seed=0, augment=augment)
+    with tempfile.TemporaryDirectory() as run_dir:
+        result = train_model(model, batches, (model_inputs(images[val]), model_targets(keypoints[val])), "sgd",
+                             run_dir, "bench", epochs=epochs, batch_size=batch_size, learning_rate=1e-3,
+                             reduce_lr_patience=None, early_stopping_patience=None, save_best=False,
+                             progress_every=epochs)
+    timed = result.history.iloc[1:]
+    rates = timed["train_images_per_second"]
+    images_per_s = float(rates.median())
+    return {"model": model_name, "what": f"notebook loop, augmentation {'on' if augment else 'off'}",
+            "images_per_s": images_per_s, "range": f"{rates.min():.1f}-{rates.max():.1f}",
+            "gflops": images_per_s * 3 * count_flops(model) / 1e9,
+            "validation_s": float((timed["seconds"] - n_images / rates).median()), "validation_images": n_images // 4}
+
+
+def bare_row(model_name: str, batch_size: int, steps: int) -> dict:
+    """``bench_training.measure``: ``fit`` on numpy arrays, the bare training step."""
+    row = measure(model_name, batch_size, "numpy", False, warmup=2, steps=steps)
+    return {"model": model_name, "what": "bare step (numpy arrays)", "images_per_s": row["images_per_s"],
+            "gflops": row["gflops"]}
+
+
+def predict_rate(model_name: str, n_images: int) -> float:
+    """Inference images/s of the model at batch 128 (the validation batch of ``train_model``)."""
+    import time
+
+    import numpy as np
+
+    from fkp_helpers.training import build_small_cnn, build_vgg
+
+    model = (build_vgg if model_name == "vgg" else build_small_cnn)()
+    x = np.random.default_rng(0).random((n_images, 96, 96, 1), dtype=np.float32)
+    model.predict(x[:128], batch_size=128, verbose=0)
+    start = time.perf_counter()
+    model.predict(x, batch_size=128, verbose=0)
+    return n_images / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=2281, help="training images in a loop epoch")
+    parser.add_argument("--epochs", type=int, default=3, help="loop epochs (the first is not timed)")
+    parser.add_argument("--batch-size", type=int, default=32, help="the cpu profile's batch size")
+    parser.add_argument("--steps", type=int, default=24, help="bare VGG steps timed (after 2 untimed; 4x for the small CNN)")
+    args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2: the first epoch traces and is not timed")
+    import pandas as pd
+    import tensorflow as tf
+
+    print(f"Machine: {machine()}; TensorFlow {tf.__version__}")
+    ceiling = sgemm_gflops()
+    print(f"Ceiling: {ceiling:.0f} GFLOP/s (best float32 4096x4096 matrix product, NumPy's BLAS)\n")
+    rows = []
+    for model_name, steps in (("vgg", args.steps), ("small", 4 * args.steps)):
+        rows.append(bare_row(model_name, args.batch_size, steps))
+        for augment in (False, True):
+            rows.append(loop_row(model_name, args.images, args.batch_size, args.epochs, augment))
+        inference = predict_rate(model_name, 512)
+        for row in rows[-2:]:
+            row["validation_at_inference_s"] = row["validation_images"] / inference
+    table = pd.DataFrame(rows)
+    table["share_of_ceiling"] = table["gflops"] / ceiling
+    print(table.round(3).to_string(index=False))
+    print()
+    feeding = {}
+    for model_name in ("vgg", "small"):
+        bare, plain, augmented = (table[table["model"] == model_name].iloc[i] for i in range(3))
+        feeding[model_name] = 1 - augmented["images_per_s"] / bare["images_per_s"]
+        print(f"{model_name}: bare step {bare['share_of_ceiling']:.0%} of the ceiling, notebook loop with augmentation "
+              f"{augmented['share_of_ceiling']:.0%}; feeding, augmenting and per-step overhead take "
+              f"{feeding[model_name]:.0%} of the loop's training time (augmentation alone "
+              f"{1 - augmented['images_per_s'] / plain['images_per_s']:.0%}); validation took "
+              f"{augmented['validation_s']:.1f} s against {augmented['validation_at_inference_s']:.1f} s at inference speed.")
+    vgg = table[table["model"] == "vgg"].set_index("what")["share_of_ceiling"]
+    verdict = lambda met: "met" if met else "not met"  # noqa: E731
+    print(f"Goals (VGG): loop >= {GOALS['loop']:.0%} of the ceiling: "
+          f"{verdict(vgg['notebook loop, augmentation on'] >= GOALS['loop'])}; bare step >= {GOALS['bare']:.0%}: "
+          f"{verdict(vgg['bare step (numpy arrays)'] >= GOALS['bare'])}; feeding <= {FEEDING_GOAL:.0%} of the epoch: "
+          f"{verdict(feeding['vgg'] <= FEEDING_GOAL)}.")
+
+if __name__ == "__main__":
+    main()
