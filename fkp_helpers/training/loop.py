@@ -184,14 +184,11 @@ def train_model(
                        save_best)
     best_so_far = None
     if resume_epoch is not None and history_path.is_file():
-        previous = pd.read_csv(history_path)
-        previous = previous[previous["epoch"] < resume_epoch]
-        previous.to_csv(history_path, index=False)
+        previous = _keep_finished_epochs(history_path, resume_epoch)
         if MONITOR in previous and len(previous):
             best_so_far = float(previous[MONITOR].min())
         if late_path.is_file():
-            late = pd.read_csv(late_path)
-            late[late["epoch"] < resume_epoch].to_csv(late_path, index=False)
+            _keep_finished_epochs(late_path, resume_epoch)
     elif resume_epoch is None:
         history_path.unlink(missing_ok=True)
         late_path.unlink(missing_ok=True)
@@ -287,6 +284,15 @@ def _run_settings(model: keras.Model, optimizer_name: str, learning_rate: Any, e
             "learning_rate": learning_rate, "epochs": int(epochs), "seed": int(seed), "batch_size": int(batch_size),
             "train_images": _train_image_count(train_data, batch_size), "save_best": bool(save_best),
             "validate_at_steps": sorted(int(step) for step in validate_at_steps)}
+
+
+def _keep_finished_epochs(path: Path, resume_epoch: int) -> pd.DataFrame:
+    """Rewrite the CSV ``path`` without the rows of epochs a resumed run will train again (``epoch`` column: Keras's
+    0-based epoch, or a fractional epoch inside one); returns the rows kept."""
+    rows = pd.read_csv(path)
+    rows = rows[rows["epoch"] < resume_epoch]
+    rows.to_csv(path, index=False)
+    return rows
 
 
 def _late_path(history_path: Path) -> Path:
