@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from bench_augment import random_faces  # noqa: E402
-from bench_training import measure, sgemm_gflops  # noqa: E402
+from bench_training import cpuinfo_field, measure, measure_predict, sgemm_gflops  # noqa: E402
 
 FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 """CPU flags that decide TensorFlow's CPU kernels (oneDNN) and whether bfloat16 is native."""
@@ -31,12 +30,10 @@ FEEDING_GOAL = 0.10
 
 def machine() -> str:
     """CPU model, the flags that matter, usable cores and the reported clock."""
-    text = open("/proc/cpuinfo").read().split("\n\n")[0]
-    field = lambda name: (re.search(rf"^{name}\s*:\s*(.*)$", text, re.M) or [None, "?"])[1]  # noqa: E731
-    flags = set(field("flags").split())
+    flags = set(cpuinfo_field("flags").split())
     present = ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS)
-    return (f"{field('model name')}; {len(os.sched_getaffinity(0))} usable cores at {field('cpu MHz')} MHz (reported); "
-            f"{present}; Python {platform.python_version()}")
+    return (f"{cpuinfo_field('model name') or '?'}; {len(os.sched_getaffinity(0))} usable cores at "
+            f"{cpuinfo_field('cpu MHz') or '?'} MHz (reported); {present}; Python {platform.python_version()}")
 
 
 def loop_row(model_name: str, n_images: int, batch_size: int, epochs: int, augment: bool) -> dict:
@@ -81,28 +78,13 @@ def bare_row(model_name: str, batch_size: int, steps: int) -> dict:
             "gflops": row["gflops"]}
 
 
-def predict_rate(model_name: str, n_images: int) -> float:
-    """Inference images/s of the model at batch 128 (the validation batch of ``train_model``)."""
-    import time
-
-    import numpy as np
-
-    from fkp_helpers.training import build_small_cnn, build_vgg
-
-    model = (build_vgg if model_name == "vgg" else build_small_cnn)()
-    x = np.random.default_rng(0).random((n_images, 96, 96, 1), dtype=np.float32)
-    model.predict(x[:128], batch_size=128, verbose=0)
-    start = time.perf_counter()
-    model.predict(x, batch_size=128, verbose=0)
-    return n_images / (time.perf_counter() - start)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=2281, help="training images in a loop epoch")
     parser.add_argument("--epochs", type=int, default=3, help="loop epochs (the first is not timed)")
     parser.add_argument("--batch-size", type=int, default=32, help="the cpu profile's batch size")
-    parser.add_argument("--steps", type=int, default=24, help="bare VGG steps timed (after 2 untimed; 4x for the small CNN)")
+    parser.add_argument("--steps", type=int, default=24,
+                        help="bare VGG steps timed (after 2 untimed; 4x for the small CNN)")
     args = parser.parse_args()
     if args.epochs < 2:
         parser.error("--epochs must be at least 2: the first epoch traces and is not timed")
@@ -117,7 +99,7 @@ def main() -> None:
         rows.append(bare_row(model_name, args.batch_size, steps))
         for augment in (False, True):
             rows.append(loop_row(model_name, args.images, args.batch_size, args.epochs, augment))
-        inference = predict_rate(model_name, 512)
+        inference = measure_predict(128, 512, model_name)["images_per_s"]
         for row in rows[-2:]:
             row["validation_at_inference_s"] = row["validation_images"] / inference
     table = pd.DataFrame(rows)
@@ -132,7 +114,8 @@ def main() -> None:
               f"{augmented['share_of_ceiling']:.0%}; feeding, augmenting and per-step overhead take "
               f"{feeding[model_name]:.0%} of the loop's training time (augmentation alone "
               f"{1 - augmented['images_per_s'] / plain['images_per_s']:.0%}); validation took "
-              f"{augmented['validation_s']:.1f} s against {augmented['validation_at_inference_s']:.1f} s at inference speed.")
+              f"{augmented['validation_s']:.1f} s against {augmented['validation_at_inference_s']:.1f} s at inference "
+              "speed.")
     vgg = table[table["model"] == "vgg"].set_index("what")["share_of_ceiling"]
     verdict = lambda met: "met" if met else "not met"  # noqa: E731
     print(f"Goals (VGG): loop >= {GOALS['loop']:.0%} of the ceiling: "

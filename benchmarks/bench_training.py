@@ -23,17 +23,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 EXPERIMENTS = ("batch", "input", "jit", "bf16", "threads", "small", "predict")
 
 
+def cpuinfo_field(name: str) -> str:
+    """The value of ``name`` for the first CPU in /proc/cpuinfo ("" if absent)."""
+    first = open("/proc/cpuinfo").read().split("\n\n")[0]
+    return (re.search(rf"^{name}\s*:\s*(.*)$", first, re.M) or [None, ""])[1]
+
+
 def cpu_peak_gflops() -> tuple[float, str, float]:
     """fp32 peak = cores x clock x FLOP/cycle/core, from /proc/cpuinfo; returns it, the formula and cores x FLOP/cycle.
 
     In a VM 'cpu MHz' is the nominal clock; cores that boost above it can beat this "peak"."""
-    text = open("/proc/cpuinfo").read()
-    first = text.split("\n\n")[0]
-    field = lambda name: (re.search(rf"^{name}\s*:\s*(.*)$", first, re.M) or [None, ""])[1]  # noqa: E731
-    flags = set(field("flags").split())
+    flags = set(cpuinfo_field("flags").split())
     cores = len(os.sched_getaffinity(0))
-    mhz = float(field("cpu MHz") or 0) or float((re.search(r"@\s*([\d.]+)GHz", field("model name")) or [0, 0])[1]) * 1000
-    vendor, family = field("vendor_id"), int(field("cpu family") or 0)
+    nominal = re.search(r"@\s*([\d.]+)GHz", cpuinfo_field("model name"))
+    mhz = float(cpuinfo_field("cpu MHz") or 0) or float(nominal[1] if nominal else 0) * 1000
+    vendor, family = cpuinfo_field("vendor_id"), int(cpuinfo_field("cpu family") or 0)
     if "avx512f" in flags and vendor == "AuthenticAMD" and family == 25:
         per_cycle, why = 32, "Zen 4 AVX-512 runs on 2 x 256-bit FMA pipes: 2 units x 8 lanes x 2 (FMA)"
     elif "avx512f" in flags:
@@ -113,18 +117,19 @@ def measure(model_name: str, batch_size: int, input_kind: str, jit: bool, warmup
     }
 
 
-def measure_predict(batch_size: int, n_images: int) -> dict:
+def measure_predict(batch_size: int, n_images: int, model_name: str = "vgg") -> dict:
+    """Inference images/s of ``predict`` on ``n_images`` at ``batch_size`` (after one untimed batch)."""
     import numpy as np
 
-    from fkp_helpers.training import build_vgg, count_flops
+    from fkp_helpers.training import build_small_cnn, build_vgg, count_flops
 
-    model = build_vgg()
+    model = (build_vgg if model_name == "vgg" else build_small_cnn)()
     x = np.random.default_rng(0).random((n_images, 96, 96, 1), dtype=np.float32)
     model.predict(x[:batch_size], batch_size=batch_size, verbose=0)
     start = time.perf_counter()
     model.predict(x, batch_size=batch_size, verbose=0)
     images_per_s = n_images / (time.perf_counter() - start)
-    return {"model": "vgg (predict)", "batch": batch_size, "input": "numpy", "jit": False, "threads": "0/0",
+    return {"model": f"{model_name} (predict)", "batch": batch_size, "input": "numpy", "jit": False, "threads": "0/0",
             "images_per_s": images_per_s, "gflops": images_per_s * count_flops(model) / 1e9,
             "first_epoch_s": float("nan"), "forward_gflop": count_flops(model) / 1e9}
 
