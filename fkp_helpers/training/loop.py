@@ -277,7 +277,8 @@ def _result(model: keras.Model, name: str, optimizer_name: str, learning_rate: f
 
 
 def _run_settings(model: keras.Model, optimizer_name: str, learning_rate: Any, epochs: int, seed: int,
-                  batch_size: int, train_data: Any, save_best: bool, validate_at_steps: Sequence[int]) -> dict[str, Any]:
+                  batch_size: int, train_data: Any, save_best: bool,
+                  validate_at_steps: Sequence[int]) -> dict[str, Any]:
     """What must match for a finished run to stand for a new call: model, optimizer, budget, seed, data size and
     the steps validated mid-epoch."""
     return {"model": model.name, "parameters": int(model.count_params()), "optimizer": optimizer_name.lower(),

@@ -78,7 +78,8 @@ def train_scheduled(
 def late_steps(total_steps: int, fraction: float = CONVERGENCE_FRACTION, points: int = LATE_POINTS) -> list[int]:
     """``points`` evenly spaced steps from the start of the last ``fraction`` of ``total_steps``, before its end."""
     first = (1 - fraction) * total_steps
-    return sorted({math.ceil(first + k * fraction * total_steps / points - 1e-9) for k in range(points)} - {total_steps})
+    steps = {math.ceil(first + k * fraction * total_steps / points - 1e-9) for k in range(points)}
+    return sorted(steps - {total_steps})
 
 
 def validation_curve(result: TrainingResult) -> pd.DataFrame:
