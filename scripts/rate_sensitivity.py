@@ -2,10 +2,10 @@
 of the peak each range test picked, for both optimizers, the same seeds, data, split and schedule.
 
 Run after a main run: ``python scripts/rate_sensitivity.py runs/cpu-... [--factors 0.333 3] [--seeds 0 1]``
-(8 runs by default: 19 minutes on a 2-core AVX-512 machine with the cpu profile). It reads the profile, seed and picked
-rates from the run's ``training_results.json``, trains into ``<run>/rate_sensitivity/`` (never over the run's own
-models) and prints the best validation RMSE of every run beside the run's own at factor 1. Validation only: the test
-people stay unused.
+(8 runs by default: 19 minutes on a 2-core AVX-512 machine with the cpu profile). It reads what the run used: the
+profile, seed, precision and picked rates (``training_results.json``), the split (``split.npz``) and the data folder
+(``run_info.json``); trains into ``<run>/rate_sensitivity/`` (never over the run's own models) and prints the best
+validation RMSE of every run beside the run's own at factor 1. Validation only: the test people stay unused.
 """
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ import functools
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fkp_helpers.augment import AugmentedSequence
-from fkp_helpers.data import load_series_data, resolve_data_dir, split_groups, training_split
+from fkp_helpers.data import load_series_data
 from fkp_helpers.profiles import get_profile
+from fkp_helpers.run_state import INFO_FILE
 from fkp_helpers.training import (
-    bfloat16_is_native,
     build_vgg,
     initial_model,
     model_inputs,
@@ -38,14 +39,12 @@ def main() -> None:
     args = parser.parse_args()
     summary = json.loads((args.run / "training_results.json").read_text())
     settings = get_profile(summary["profile"])
-    data = load_series_data(resolve_data_dir(None, settings, summary["seed"]))
+    data = load_series_data(json.loads((args.run / INFO_FILE).read_text())["data_dir"])
     images, keypoints = data.train.images, data.train.keypoints
-    groups, _ = split_groups(data)
-    split = training_split(images, settings.val_fraction, summary["seed"], settings.max_train_images, groups=groups)
+    split = np.load(args.run / "split.npz")
     train_index, val_index = split["train_index"], split["val_index"]
     val = model_inputs(images[val_index]), model_targets(keypoints[val_index])
-    mixed = bfloat16_is_native() if settings.mixed_precision is None else settings.mixed_precision
-    build = functools.partial(build_vgg, mixed_precision=mixed, he_init=True,
+    build = functools.partial(build_vgg, mixed_precision=summary["precision"] == "mixed_bfloat16", he_init=True,
                               scaling=standardisation(images[train_index], keypoints[train_index]))
     seeds = args.seeds if args.seeds is not None else [summary["seed"] + i for i in range(settings.seeds)]
     rows = []
