@@ -5,8 +5,10 @@ epoch) with and without augmentation, for the VGG and the small baseline.
 Run: ``python benchmarks/bench_report.py [--images 2281] [--epochs 3] [--batch-size 32]`` (about 7 minutes on a 2-core
 AVX-512 machine; random data, timing only). Prints, never asserts. A loop's rate is the median over its epochs after
 the first (which traces), with the range; an epoch as long as the main run's (2281 fitting images by default) keeps
-per-epoch costs in proportion. Timings on shared 2-core VMs move between runs: compare rows of one run, and say which
-machine they are from.
+per-epoch costs in proportion. Validation is the epoch-end evaluation alone (``validation_seconds`` of the history),
+compared with the same images at ``predict`` speed. ``max_steal`` is the largest share of CPU time the hypervisor gave
+to other guests during a row's timed epochs (/proc/stat), which tells a slow epoch of this code from a busy host.
+Timings on shared 2-core VMs move between runs: compare rows of one run, and say which machine they are from.
 """
 from __future__ import annotations
 
@@ -36,6 +38,31 @@ def machine() -> str:
             f"{cpuinfo_field('cpu MHz') or '?'} MHz (reported); {present}; Python {platform.python_version()}")
 
 
+def cpu_jiffies() -> tuple[int, int]:
+    """(steal, total) CPU time of all cores so far, from /proc/stat: steal is time the hypervisor gave to others."""
+    fields = [int(value) for value in open("/proc/stat").readline().split()[1:]]
+    return fields[7], sum(fields[:8])
+
+
+def steal_recorder():
+    """A Keras callback that keeps each epoch's share of CPU time stolen by the hypervisor in ``.shares``."""
+    import keras
+
+    class StealShare(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.shares: list[float] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._begin = cpu_jiffies()
+
+        def on_epoch_end(self, epoch, logs=None):
+            (steal0, total0), (steal1, total1) = self._begin, cpu_jiffies()
+            self.shares.append((steal1 - steal0) / max(total1 - total0, 1))
+
+    return StealShare()
+
+
 def loop_row(model_name: str, n_images: int, batch_size: int, epochs: int, augment: bool) -> dict:
     """``train_model`` for ``epochs`` on ``n_images`` random faces (a quarter as many for validation), timed over the
     epochs after the first."""
@@ -57,25 +84,28 @@ def loop_row(model_name: str, n_images: int, batch_size: int, epochs: int, augme
     builder = build_vgg if model_name == "vgg" else build_small_cnn
     model = initial_model(lambda: builder(scaling=scaling, he_init=True), 0)
     batches = AugmentedSequence(images[train], keypoints[train], batch_size, seed=0, augment=augment)
+    steal = steal_recorder()
     with tempfile.TemporaryDirectory() as run_dir:
         result = train_model(model, batches, (model_inputs(images[val]), model_targets(keypoints[val])), "sgd",
                              run_dir, "bench", epochs=epochs, batch_size=batch_size, learning_rate=1e-3,
                              reduce_lr_patience=None, early_stopping_patience=None, save_best=False,
-                             progress_every=epochs)
+                             progress_every=epochs, extra_callbacks=[steal])
     timed = result.history.iloc[1:]
     rates = timed["train_images_per_second"]
     images_per_s = float(rates.median())
     return {"model": model_name, "what": f"notebook loop, augmentation {'on' if augment else 'off'}",
             "images_per_s": images_per_s, "range": f"{rates.min():.1f}-{rates.max():.1f}",
-            "gflops": images_per_s * 3 * count_flops(model) / 1e9,
-            "validation_s": float((timed["seconds"] - n_images / rates).median()), "validation_images": n_images // 4}
+            "gflops": images_per_s * 3 * count_flops(model) / 1e9, "max_steal": max(steal.shares[1:]),
+            "validation_s": float(timed["validation_seconds"].median()), "validation_images": n_images // 4}
 
 
 def bare_row(model_name: str, batch_size: int, steps: int) -> dict:
     """``bench_training.measure``: ``fit`` on numpy arrays, the bare training step."""
+    steal_before, total_before = cpu_jiffies()
     row = measure(model_name, batch_size, "numpy", False, warmup=2, steps=steps)
+    steal_after, total_after = cpu_jiffies()
     return {"model": model_name, "what": "bare step (numpy arrays)", "images_per_s": row["images_per_s"],
-            "gflops": row["gflops"]}
+            "gflops": row["gflops"], "max_steal": (steal_after - steal_before) / max(total_after - total_before, 1)}
 
 
 def main() -> None:
@@ -116,6 +146,8 @@ def main() -> None:
               f"{1 - augmented['images_per_s'] / plain['images_per_s']:.0%}); validation took "
               f"{augmented['validation_s']:.1f} s against {augmented['validation_at_inference_s']:.1f} s at inference "
               "speed.")
+    print(f"CPU time the hypervisor gave to other guests (steal): at most {table['max_steal'].max():.1%} of an epoch "
+          "or measurement; where it is large, that row understates this machine.")
     vgg = table[table["model"] == "vgg"].set_index("what")["share_of_ceiling"]
     verdict = lambda met: "met" if met else "not met"  # noqa: E731
     print(f"Goals (VGG): loop >= {GOALS['loop']:.0%} of the ceiling: "

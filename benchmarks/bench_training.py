@@ -212,8 +212,10 @@ def main() -> None:
         print(f"The best fp32 row beats that peak: the cores must run at {fp32['gflops'].max() / flop_per_cycle:.2f} GHz "
               "or more (boost above the reported clock), or the FLOP/cycle assumption is too low.")
     print("bf16 rows compute in bfloat16 (AVX512_BF16 doubles the peak FLOP rate); their % column is of the fp32 peak.")
-    print(f"\nVGG forward pass {rows[0]['forward_gflop']:.3f} GFLOP/image (2 x MACs of conv and dense layers); "
-          f"a training step counted as 3x forward. Total benchmark time {time.perf_counter() - started:.0f} s.")
+    forward = {row["model"].split()[0]: row["forward_gflop"] for row in rows}
+    print(f"\nForward pass: {', '.join(f'{name} {gflop:.3f}' for name, gflop in forward.items())} GFLOP/image "
+          "(2 x MACs of conv and dense layers); a training step counted as 3x forward. "
+          f"Total benchmark time {time.perf_counter() - started:.0f} s.")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ from fkp_helpers.training.optimizers import learning_rate_of
 
 
 class EpochLogger(keras.callbacks.Callback):
-    """Adds ``learning_rate``, ``seconds`` (whole epoch) and ``train_images_per_second`` to each epoch's logs."""
+    """Adds ``learning_rate``, ``seconds`` (whole epoch), ``validation_seconds`` (the epoch-end validation alone) and
+    ``train_images_per_second`` to each epoch's logs."""
 
     def __init__(self, train_images: int | None):
         super().__init__()
@@ -29,17 +30,22 @@ class EpochLogger(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
-        self._train_end = None
+        self._train_end = self._test_end = None
 
     def on_test_begin(self, logs=None):
         if getattr(self, "_start", None) is not None and self._train_end is None:
             self._train_end = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        if getattr(self, "_train_end", None) is not None:
+            self._test_end = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
         train_seconds = (self._train_end or now) - self._start - logs.get(LateValidation.SECONDS, 0.0)
         logs["learning_rate"] = learning_rate_of(self.model.optimizer)
         logs["seconds"] = now - self._start
+        logs["validation_seconds"] = (self._test_end - self._train_end) if self._test_end else float("nan")
         logs["train_images_per_second"] = self.train_images / train_seconds if self.train_images else float("nan")
         self._start = None
 

@@ -79,6 +79,8 @@ def test_best_model_file_round_trips_and_the_results_are_written(data, initial_m
     assert result.history_path.is_file() and len(result.history) == result.epochs_run == 3
     assert result.best_val_rmse_px == pytest.approx(result.history["val_masked_rmse_px"].min())
     assert result.seconds_per_epoch > 0 and result.images_per_second > 0 and result.train_images == len(train[0])
+    validation, epoch = result.history["validation_seconds"], result.history["seconds"]
+    assert ((validation > 0) & (validation < epoch)).all(), "validation is timed alone, inside its epoch"
     loaded = load_model(result.model_path)
     x_val = val[0]
     np.testing.assert_array_equal(loaded.predict(x_val, verbose=0), result.model.predict(x_val, verbose=0))
