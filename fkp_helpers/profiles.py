@@ -46,8 +46,8 @@ PROFILES: dict[str, Profile] = {
             name="cpu",
             description=("the main job: full-size data (real faces where at hand, else FKP-synth), float32, "
                          "2 seeds x 3 epochs per optimizer"),
-            synth_train=7049, synth_test=1783, epochs=3, baseline_epochs=5, batch_size=16, seeds=2,
-            range_test_steps=100, max_train_images=None,
+            synth_train=7049, synth_test=1783, epochs=3, baseline_epochs=5, batch_size=32, seeds=2,
+            range_test_steps=50, max_train_images=None,
         ),
         Profile(
             name="full",
