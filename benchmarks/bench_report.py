@@ -6,7 +6,7 @@ Run: ``python benchmarks/bench_report.py [--images 2281] [--epochs 3] [--batch-s
 AVX-512 machine; random data, timing only). Prints, never asserts. A loop's rate is the median over its epochs after
 the first (which traces), with the range; an epoch as long as the main run's (2281 fitting images by default) keeps
 per-epoch costs in proportion. Validation is the epoch-end evaluation alone (``validation_seconds`` of the history),
-compared with the same images at ``predict`` speed. ``max_steal`` is the largest share of CPU time the hypervisor gave
+compared with the same images at ``predict`` speed; the epoch-end callbacks (backup, checkpoint, logs) are timed apart. ``max_steal`` is the largest share of CPU time the hypervisor gave
 to other guests during a row's timed epochs (/proc/stat), which tells a slow epoch of this code from a busy host.
 Timings on shared 2-core VMs move between runs: compare rows of one run, and say which machine they are from.
 """
@@ -16,6 +16,7 @@ import argparse
 import os
 import platform
 import tempfile
+from typing import Iterable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -28,6 +29,8 @@ GOALS = {"loop": 0.70, "bare": 0.80}
 """Issue 10's goals, as shares of the float32 matrix-product ceiling: the notebook loop and the bare step (VGG)."""
 FEEDING_GOAL = 0.10
 """Feeding and augmenting may cost at most this share of the epoch."""
+TIMING_NOISE = 0.10
+"""Two timings of the same work differ by up to this share on these VMs (validation and inference, timed apart)."""
 
 
 def machine() -> str:
@@ -63,6 +66,16 @@ def steal_recorder():
     return StealShare()
 
 
+def validation_verdict(ratios: Iterable[float]) -> str:
+    """Issue 10's validation goal from validation time / the same images' time at inference speed, per loop row."""
+    worst = float(max(ratios))
+    if worst <= 1:
+        return "met"
+    if worst <= 1 + TIMING_NOISE:
+        return f"met within timing noise (at most {worst - 1:.0%} over)"
+    return f"not met ({worst - 1:.0%} over)"
+
+
 def loop_row(model_name: str, n_images: int, batch_size: int, epochs: int, augment: bool) -> dict:
     """``train_model`` for ``epochs`` on ``n_images`` random faces (a quarter as many for validation), timed over the
     epochs after the first."""
@@ -96,7 +109,8 @@ def loop_row(model_name: str, n_images: int, batch_size: int, epochs: int, augme
     return {"model": model_name, "what": f"notebook loop, augmentation {'on' if augment else 'off'}",
             "images_per_s": images_per_s, "range": f"{rates.min():.1f}-{rates.max():.1f}",
             "gflops": images_per_s * 3 * count_flops(model) / 1e9, "max_steal": max(steal.shares[1:]),
-            "validation_s": float(timed["validation_seconds"].median()), "validation_images": n_images // 4}
+            "validation_s": float(timed["validation_seconds"].median()), "validation_images": n_images // 4,
+            "epoch_end_s": float((timed["seconds"] - n_images / rates - timed["validation_seconds"]).median())}
 
 
 def bare_row(model_name: str, batch_size: int, steps: int) -> dict:
@@ -145,15 +159,17 @@ def main() -> None:
               f"{feeding[model_name]:.0%} of the loop's training time (augmentation alone "
               f"{1 - augmented['images_per_s'] / plain['images_per_s']:.0%}); validation took "
               f"{augmented['validation_s']:.1f} s against {augmented['validation_at_inference_s']:.1f} s at inference "
-              "speed.")
+              f"speed, and the epoch-end callbacks (backup, checkpoint, logs) {augmented['epoch_end_s']:.1f} s.")
     print(f"CPU time the hypervisor gave to other guests (steal): at most {table['max_steal'].max():.1%} of an epoch "
           "or measurement; where it is large, that row understates this machine.")
     vgg = table[table["model"] == "vgg"].set_index("what")["share_of_ceiling"]
+    loops = table.dropna(subset=["validation_s"])
     verdict = lambda met: "met" if met else "not met"  # noqa: E731
     print(f"Goals (VGG): loop >= {GOALS['loop']:.0%} of the ceiling: "
           f"{verdict(vgg['notebook loop, augmentation on'] >= GOALS['loop'])}; bare step >= {GOALS['bare']:.0%}: "
           f"{verdict(vgg['bare step (numpy arrays)'] >= GOALS['bare'])}; feeding <= {FEEDING_GOAL:.0%} of the epoch: "
-          f"{verdict(feeding['vgg'] <= FEEDING_GOAL)}.")
+          f"{verdict(feeding['vgg'] <= FEEDING_GOAL)}; validation at most its images at inference speed: "
+          f"{validation_verdict(loops['validation_s'] / loops['validation_at_inference_s'])} (both models, both loops).")
 
 if __name__ == "__main__":
     main()

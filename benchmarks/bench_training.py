@@ -7,6 +7,7 @@ so those rows run in subprocesses. Timings on shared VMs move by +-30-50% betwee
     python benchmarks/bench_training.py                 # all experiments, ~4-5 minutes on 2 cores
     python benchmarks/bench_training.py --only batch    # batch sizes 32/64/128 only
     python benchmarks/bench_training.py --only batch input --steps 4
+    python benchmarks/bench_training.py --only feeding  # fit's input paths over 3 epochs, ~3 minutes
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-EXPERIMENTS = ("batch", "input", "jit", "bf16", "threads", "small", "predict")
+EXPERIMENTS = ("batch", "input", "feeding", "jit", "bf16", "threads", "small", "predict")
 
 
 def cpuinfo_field(name: str) -> str:
@@ -117,6 +118,40 @@ def measure(model_name: str, batch_size: int, input_kind: str, jit: bool, warmup
     }
 
 
+def measure_feeding(kind: str, n_images: int = 1024, batch_size: int = 32, epochs: int = 3) -> dict:
+    """The VGG's training images/s over ``epochs`` epochs of ``n_images``, median of the epochs after the first, with
+    the batches handed to ``fit`` as ``kind``: "numpy" arrays, a "pydataset" (Keras feeds it through
+    ``prefetch(AUTOTUNE)``) or that PyDataset ``prefetched`` (fixed buffer, no autotuning: what ``train_model`` does).
+    A single epoch cannot tell them apart: the autotuner's cost shows from the second epoch on."""
+    import statistics
+
+    import keras
+    import numpy as np
+
+    from fkp_helpers.training import ArrayBatches, build_vgg, compile_model, count_flops, make_optimizer
+    from fkp_helpers.training.batches import prefetched
+
+    keras.utils.set_random_seed(0)
+    model = compile_model(build_vgg(), make_optimizer("sgd", 1e-3))
+    rng = np.random.default_rng(0)
+    x = rng.random((n_images, 96, 96, 1), dtype=np.float32)
+    y = (rng.random((n_images, 30)) * 60 + 18).astype(np.float32)
+    if kind == "numpy":
+        data = dict(x=x, y=y, batch_size=batch_size)
+    else:
+        batches = ArrayBatches(x, y, batch_size, seed=0)
+        data = dict(x=prefetched(batches) if kind == "prefetched" else batches)
+    rates: list[float] = []
+    timer = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: rates.append(time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: rates.append(n_images / (time.perf_counter() - rates.pop())))
+    model.fit(**data, epochs=epochs, shuffle=False, verbose=0, callbacks=[timer])
+    images_per_s = statistics.median(rates[1:])
+    return {"model": "vgg", "batch": batch_size, "input": f"{kind} x{epochs}", "jit": False, "threads": "0/0",
+            "images_per_s": images_per_s, "gflops": images_per_s * 3 * count_flops(model) / 1e9,
+            "first_epoch_s": n_images / rates[0], "forward_gflop": count_flops(model) / 1e9}
+
+
 def measure_predict(batch_size: int, n_images: int, model_name: str = "vgg") -> dict:
     """Inference images/s of ``predict`` on ``n_images`` at ``batch_size`` (after one untimed batch)."""
     import numpy as np
@@ -188,6 +223,9 @@ def main() -> None:
     if "input" in args.only:
         for kind in ("pydataset", "tfdata"):
             add(measure("vgg", 64, kind, False, args.warmup, args.steps))
+    if "feeding" in args.only:
+        for kind in ("numpy", "pydataset", "prefetched"):
+            add(measure_feeding(kind))
     if "jit" in args.only:
         add(measure("vgg", 64, "numpy", True, args.warmup, args.steps))
     if "bf16" in args.only:

@@ -1,8 +1,13 @@
-"""Feeding in-memory arrays to Keras in batches, in an order that is a pure function of ``(seed, epoch)``."""
+"""Feeding in-memory arrays to Keras in batches, in an order that is a pure function of ``(seed, epoch)``, and handing
+a batch sequence to ``fit`` with a fixed prefetch buffer."""
 from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
+
+PREFETCH_BATCHES = 2
+"""Batches ``prefetched`` prepares ahead of the one training: enough to hide preparing (augmenting) one."""
 
 
 class ArrayBatches(keras.utils.PyDataset):
@@ -33,3 +38,29 @@ class ArrayBatches(keras.utils.PyDataset):
     def __getitem__(self, index: int):
         rows = np.sort(self._order[index * self.batch_size : (index + 1) * self.batch_size])
         return self.x[rows], self.y[rows]
+
+
+def prefetched(batches: keras.utils.PyDataset, buffer: int = PREFETCH_BATCHES) -> tf.data.Dataset:
+    """The batches of ``batches``, in order, as a ``tf.data`` pipeline that prepares the next ``buffer`` while the
+    model trains, with tf.data's autotuning off; for ``Model.fit`` in place of ``batches``.
+
+    Keras feeds a one-worker PyDataset through ``prefetch(AUTOTUNE)``. On 2 cores the autotuner competes with the
+    training kernels: with oneDNN's AVX2 kernels the VGG then trains at about half its speed from the second epoch on
+    (25-28 images/s against 50-54 for the same batches with a fixed buffer; ``benchmarks/bench_report.py``). The batches
+    are the same: each epoch's iteration starts after ``fit``'s epoch-begin callbacks (``set_epoch``) and reads
+    ``batches[0]``, ``batches[1]``, ...; at its end it calls ``batches.on_epoch_end()``, so a sequence without
+    ``set_epoch`` still moves on to new batches.
+    """
+    first = batches[0]
+    signature = tuple(tf.TensorSpec((None, *np.shape(part)[1:]), tf.as_dtype(np.asarray(part).dtype))
+                      for part in first)
+
+    def epoch():
+        for index in range(len(batches)):
+            yield batches[index]
+        batches.on_epoch_end()
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    dataset = tf.data.Dataset.from_generator(epoch, output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(buffer).with_options(options)

@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from fkp_helpers.data.kaggle_io import write_atomically
 from fkp_helpers.progress import RESUME_ENV
-from fkp_helpers.training.batches import ArrayBatches
+from fkp_helpers.training.batches import ArrayBatches, prefetched
 from fkp_helpers.training.callbacks import (
     BestModelCheckpoint,
     EpochBackup,
@@ -226,7 +226,7 @@ def train_model(
     tf_logger.setLevel("ERROR")  # each run traces fresh functions; TF's "retracing" warning is expected here
     try:
         model.fit(
-            train_data,
+            prefetched(train_data),
             validation_data=(x_val, y_val),
             validation_batch_size=validation_batch_size,
             epochs=epochs,
