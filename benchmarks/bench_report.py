@@ -6,8 +6,9 @@ Run: ``python benchmarks/bench_report.py [--images 2281] [--epochs 3] [--batch-s
 AVX-512 machine; random data, timing only). Prints, never asserts. A loop's rate is the median over its epochs after
 the first (which traces), with the range; an epoch as long as the main run's (2281 fitting images by default) keeps
 per-epoch costs in proportion. Validation is the epoch-end evaluation alone (``validation_seconds`` of the history),
-compared with the same images at ``predict`` speed; the epoch-end callbacks (backup, checkpoint, logs) are timed apart. ``max_steal`` is the largest share of CPU time the hypervisor gave
-to other guests during a row's timed epochs (/proc/stat), which tells a slow epoch of this code from a busy host.
+compared with the same images at ``predict`` speed; the rest of the epoch's end is timed apart. ``max_steal`` is the
+largest share of CPU time the hypervisor gave to other guests during a row's timed epochs (/proc/stat), which tells a
+slow epoch of this code from a busy host.
 Timings on shared 2-core VMs move between runs: compare rows of one run, and say which machine they are from.
 """
 from __future__ import annotations
@@ -159,17 +160,18 @@ def main() -> None:
               f"{feeding[model_name]:.0%} of the loop's training time (augmentation alone "
               f"{1 - augmented['images_per_s'] / plain['images_per_s']:.0%}); validation took "
               f"{augmented['validation_s']:.1f} s against {augmented['validation_at_inference_s']:.1f} s at inference "
-              f"speed, and the epoch-end callbacks (backup, checkpoint, logs) {augmented['epoch_end_s']:.1f} s.")
+              f"speed, and the rest of the epoch's end {augmented['epoch_end_s']:.1f} s.")
     print(f"CPU time the hypervisor gave to other guests (steal): at most {table['max_steal'].max():.1%} of an epoch "
           "or measurement; where it is large, that row understates this machine.")
     vgg = table[table["model"] == "vgg"].set_index("what")["share_of_ceiling"]
     loops = table.dropna(subset=["validation_s"])
+    validation = validation_verdict(loops["validation_s"] / loops["validation_at_inference_s"])
     verdict = lambda met: "met" if met else "not met"  # noqa: E731
     print(f"Goals (VGG): loop >= {GOALS['loop']:.0%} of the ceiling: "
           f"{verdict(vgg['notebook loop, augmentation on'] >= GOALS['loop'])}; bare step >= {GOALS['bare']:.0%}: "
           f"{verdict(vgg['bare step (numpy arrays)'] >= GOALS['bare'])}; feeding <= {FEEDING_GOAL:.0%} of the epoch: "
           f"{verdict(feeding['vgg'] <= FEEDING_GOAL)}; validation at most its images at inference speed: "
-          f"{validation_verdict(loops['validation_s'] / loops['validation_at_inference_s'])} (both models, both loops).")
+          f"{validation} (both models, both loops).")
 
 if __name__ == "__main__":
     main()

@@ -44,9 +44,10 @@ def prefetched(batches: keras.utils.PyDataset, buffer: int = PREFETCH_BATCHES) -
     """The batches of ``batches``, in order, as a ``tf.data`` pipeline that prepares the next ``buffer`` while the
     model trains, with tf.data's autotuning off; for ``Model.fit`` in place of ``batches``.
 
-    Keras feeds a one-worker PyDataset through ``prefetch(AUTOTUNE)``. On 2 cores the autotuner competes with the
-    training kernels: with oneDNN's AVX2 kernels the VGG then trains at about half its speed from the second epoch on
-    (25-28 images/s against 50-54 for the same batches with a fixed buffer; ``benchmarks/bench_report.py``). The batches
+    Keras feeds a one-worker PyDataset through ``prefetch(AUTOTUNE)``. On 2 cores the autotuner can compete with the
+    training kernels from the second epoch on: with oneDNN's AVX2 kernels, ``benchmarks/bench_report.py``'s VGG loop
+    trained at 28.9-29.8 images/s that way and at 49.3-50.5 through this pipeline (not in every run: the slow epochs
+    come and go; ``bench_training.py --only feeding`` compares the two). The batches
     are the same: each epoch's iteration starts after ``fit``'s epoch-begin callbacks (``set_epoch``) and reads
     ``batches[0]``, ``batches[1]``, ...; at its end it calls ``batches.on_epoch_end()``, so a sequence without
     ``set_epoch`` still moves on to new batches.
