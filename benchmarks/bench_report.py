@@ -48,6 +48,12 @@ def cpu_jiffies() -> tuple[int, int]:
     return fields[7], sum(fields[:8])
 
 
+def steal_share_since(begin: tuple[int, int]) -> float:
+    """The share of all CPU time since ``begin`` (a ``cpu_jiffies()`` reading) that the hypervisor gave to others."""
+    (steal_before, total_before), (steal_now, total_now) = begin, cpu_jiffies()
+    return (steal_now - steal_before) / max(total_now - total_before, 1)
+
+
 def steal_recorder():
     """A Keras callback that keeps each epoch's share of CPU time stolen by the hypervisor in ``.shares``."""
     import keras
@@ -61,8 +67,7 @@ def steal_recorder():
             self._begin = cpu_jiffies()
 
         def on_epoch_end(self, epoch, logs=None):
-            (steal0, total0), (steal1, total1) = self._begin, cpu_jiffies()
-            self.shares.append((steal1 - steal0) / max(total1 - total0, 1))
+            self.shares.append(steal_share_since(self._begin))
 
     return StealShare()
 
@@ -116,11 +121,10 @@ def loop_row(model_name: str, n_images: int, batch_size: int, epochs: int, augme
 
 def bare_row(model_name: str, batch_size: int, steps: int) -> dict:
     """``bench_training.measure``: ``fit`` on numpy arrays, the bare training step."""
-    steal_before, total_before = cpu_jiffies()
+    begin = cpu_jiffies()
     row = measure(model_name, batch_size, "numpy", False, warmup=2, steps=steps)
-    steal_after, total_after = cpu_jiffies()
     return {"model": model_name, "what": "bare step (numpy arrays)", "images_per_s": row["images_per_s"],
-            "gflops": row["gflops"], "max_steal": (steal_after - steal_before) / max(total_after - total_before, 1)}
+            "gflops": row["gflops"], "max_steal": steal_share_since(begin)}
 
 
 def main() -> None:

@@ -67,11 +67,21 @@ def _timed_seconds(function) -> float:
     return time.perf_counter() - start
 
 
+def random_training_data(n: int) -> tuple:
+    """``n`` random model inputs (float32, (n, 96, 96, 1)) and pixel targets (n, 30) with 30 % missing (NaN)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.random((n, 96, 96, 1), dtype=np.float32)
+    y = (rng.random((n, 30)) * 60 + 18).astype(np.float32)
+    y[rng.random(y.shape) < 0.3] = np.nan
+    return x, y
+
+
 def measure(model_name: str, batch_size: int, input_kind: str, jit: bool, warmup: int, steps: int,
             mixed_precision: bool = False) -> dict:
     """Train ``warmup + steps`` batches; images/s over the last ``steps``."""
     import keras
-    import numpy as np
     import tensorflow as tf
 
     from fkp_helpers.training import (
@@ -89,11 +99,7 @@ def measure(model_name: str, batch_size: int, input_kind: str, jit: bool, warmup
     model = (build_vgg if model_name == "vgg" else build_small_cnn)(mixed_precision=mixed_precision)
     model.compile(optimizer=make_optimizer("adam"), loss=MaskedMSE(), metrics=[MaskedMAE(), MaskedRMSE()],
                   jit_compile=jit)
-    n = batch_size * (warmup + steps)
-    rng = np.random.default_rng(0)
-    x = rng.random((n, 96, 96, 1), dtype=np.float32)
-    y = (rng.random((n, 30)) * 60 + 18).astype(np.float32)
-    y[rng.random(y.shape) < 0.3] = np.nan
+    x, y = random_training_data(batch_size * (warmup + steps))
 
     times: list[float] = []
     timer = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: times.append(time.perf_counter()))
@@ -126,25 +132,23 @@ def measure_feeding(kind: str, n_images: int = 1024, batch_size: int = 32, epoch
     import statistics
 
     import keras
-    import numpy as np
 
     from fkp_helpers.training import ArrayBatches, build_vgg, compile_model, count_flops, make_optimizer
     from fkp_helpers.training.batches import prefetched
 
     keras.utils.set_random_seed(0)
     model = compile_model(build_vgg(), make_optimizer("sgd", 1e-3))
-    rng = np.random.default_rng(0)
-    x = rng.random((n_images, 96, 96, 1), dtype=np.float32)
-    y = (rng.random((n_images, 30)) * 60 + 18).astype(np.float32)
+    x, y = random_training_data(n_images)
     if kind == "numpy":
         data = dict(x=x, y=y, batch_size=batch_size)
     else:
         batches = ArrayBatches(x, y, batch_size, seed=0)
         data = dict(x=prefetched(batches) if kind == "prefetched" else batches)
+    starts: list[float] = []
     rates: list[float] = []
     timer = keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs: rates.append(time.perf_counter()),
-        on_epoch_end=lambda epoch, logs: rates.append(n_images / (time.perf_counter() - rates.pop())))
+        on_epoch_begin=lambda epoch, logs: starts.append(time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: rates.append(n_images / (time.perf_counter() - starts[-1])))
     model.fit(**data, epochs=epochs, shuffle=False, verbose=0, callbacks=[timer])
     images_per_s = statistics.median(rates[1:])
     return {"model": "vgg", "batch": batch_size, "input": f"{kind} x{epochs}", "jit": False, "threads": "0/0",

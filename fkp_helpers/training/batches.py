@@ -47,11 +47,12 @@ def prefetched(batches: keras.utils.PyDataset, buffer: int = PREFETCH_BATCHES) -
     Keras feeds a one-worker PyDataset through ``prefetch(AUTOTUNE)``. On 2 cores the autotuner can compete with the
     training kernels from the second epoch on: with oneDNN's AVX2 kernels, ``benchmarks/bench_report.py``'s VGG loop
     trained at 28.9-29.8 images/s that way and at 49.3-50.5 through this pipeline (not in every run: the slow epochs
-    come and go; ``bench_training.py --only feeding`` compares the two). The batches
-    are the same: each epoch's iteration starts after ``fit``'s epoch-begin callbacks (``set_epoch``) and reads
-    ``batches[0]``, ``batches[1]``, ...; at its end it calls ``batches.on_epoch_end()``, so a sequence without
-    ``set_epoch`` still moves on to new batches. The sequence's own ``workers`` are not used: batches are prepared
-    one at a time, ahead of the training step.
+    come and go; ``bench_training.py --only feeding`` compares the two).
+
+    The batches are the same: each epoch's iteration starts after ``fit``'s epoch-begin callbacks (``set_epoch``) and
+    reads ``batches[0]``, ``batches[1]``, ...; at its end it calls ``batches.on_epoch_end()``, so a sequence without
+    ``set_epoch`` still moves on to new batches. The sequence's own ``workers`` are not used: batches are prepared one
+    at a time, ahead of the training step.
     """
     first = batches[0]
     signature = tuple(tf.TensorSpec((None, *np.shape(part)[1:]), tf.as_dtype(np.asarray(part).dtype))
