@@ -54,7 +54,15 @@ from fkp_helpers.training.optimizers import (
 )
 from fkp_helpers.training.reporting import plot_training_curves, results_table, write_results_json
 from fkp_helpers.training.reproducibility import EpochSeeds, set_reproducible
-from fkp_helpers.training.range_test import PEAK_DIVISOR, lr_range_test, pick_peak_rate, plot_range_tests
+from fkp_helpers.training.range_test import (
+    NEAR_MINIMUM,
+    PEAK_DIVISOR,
+    describe_range_test,
+    lr_range_test,
+    near_minimum_rate,
+    pick_peak_rate,
+    plot_range_tests,
+)
 from fkp_helpers.training.study import (
     CONVERGENCE_FRACTION,
     CONVERGENCE_TOLERANCE,
