@@ -107,10 +107,10 @@ def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure
         ax.plot(read["learning_rate"], read["smoothed_loss"], "o", color=line.get_color())
         peak = pick_peak_rate(test)
         ax.axvline(peak, color=line.get_color(), linestyle=":", label=f"{name}: picked peak {peak:.2g}")
-    ax.set_ylim(0.8 * lowest, 2 * start)
-    plain_log_ticks(ax.yaxis)
     ax.set(xscale="log", yscale="log", xlabel="learning rate (log scale)",
            ylabel="smoothed training loss (standardised units, log)", title="Learning-rate range tests")
+    ax.set_ylim(0.8 * lowest, 2 * start)
+    plain_log_ticks(ax.yaxis)  # after set_yscale, which resets the formatters
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig

@@ -61,6 +61,7 @@ def test_a_flat_stretch_past_the_minimum_does_not_move_the_peak_rate():
         "did not diverge within the range, and was lowest at its top end: a wider range might pick a higher rate.")
     figure = plot_range_tests({"SGD": test.iloc[:3], "Adam": test.iloc[:3]})
     assert figure.axes[0].get_xscale() == "log" and figure.axes[0].get_xlabel()
+    assert figure.axes[0].yaxis.get_minor_formatter()(0.6, 0) == "0.6", "plain tick labels, not 6 x 10^-1"
 
 
 def test_the_same_seed_builds_the_same_initial_weights_and_another_seed_does_not():
