@@ -59,7 +59,7 @@ from fkp_helpers.training.range_test import (
     PEAK_DIVISOR,
     describe_range_test,
     lr_range_test,
-    near_minimum_rate,
+    near_minimum_point,
     pick_peak_rate,
     plot_range_tests,
 )

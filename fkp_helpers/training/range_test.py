@@ -69,29 +69,29 @@ def lr_range_test(
     return pd.DataFrame(rows)
 
 
-def near_minimum_rate(test: pd.DataFrame) -> float:
-    """The lowest rate at which the smoothed loss was within ``NEAR_MINIMUM`` of its minimum over the test."""
+def near_minimum_point(test: pd.DataFrame) -> pd.Series:
+    """The test's row at the lowest rate whose smoothed loss was within ``NEAR_MINIMUM`` of its minimum."""
     finite = test[np.isfinite(test["smoothed_loss"])]
     if finite.empty:
         raise ValueError("the range test has no finite loss to pick a rate from")
-    near = finite["smoothed_loss"] <= (1 + NEAR_MINIMUM) * finite["smoothed_loss"].min()
-    return float(finite.loc[near, "learning_rate"].min())
+    near = finite[finite["smoothed_loss"] <= (1 + NEAR_MINIMUM) * finite["smoothed_loss"].min()]
+    return near.loc[near["learning_rate"].idxmin()]
 
 
 def pick_peak_rate(test: pd.DataFrame) -> float:
-    """The rule fixed before the runs: ``near_minimum_rate`` divided by ``PEAK_DIVISOR``."""
-    return near_minimum_rate(test) / PEAK_DIVISOR
+    """The rule fixed before the runs: the rate of ``near_minimum_point`` divided by ``PEAK_DIVISOR``."""
+    return float(near_minimum_point(test)["learning_rate"]) / PEAK_DIVISOR
 
 
 def describe_range_test(name: str, test: pd.DataFrame, steps: int) -> str:
     """One sentence on what the rule read from ``test`` (planned for ``steps`` steps) and why it ended where it did."""
-    lowest, read = test["smoothed_loss"].idxmin(), near_minimum_rate(test)
+    lowest, read = test["smoothed_loss"].idxmin(), near_minimum_point(test)["learning_rate"]
     ending = (" (the loss diverged after it)." if len(test) < steps else "; the loss did not diverge within the range"
               + (", and was lowest at its top end: a wider range might pick a higher rate."
                  if lowest == len(test) - 1 else "."))
     return (f"{name}: {len(test)} of {steps} steps; lowest smoothed loss {test['smoothed_loss'].min():.3f} at rate "
             f"{test['learning_rate'][lowest]:.2g}; first within {NEAR_MINIMUM:.0%} of it at rate {read:.2g}, so the "
-            f"peak rate is {read / PEAK_DIVISOR:.2g}" + ending)
+            f"peak rate is {pick_peak_rate(test):.2g}" + ending)
 
 
 def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure:
@@ -103,7 +103,7 @@ def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure
     start = max(test["smoothed_loss"].iloc[0] for test in tests.values())
     for name, test in tests.items():
         line, = ax.plot(test["learning_rate"], test["smoothed_loss"], label=name)
-        read = test[test["learning_rate"] == near_minimum_rate(test)].iloc[0]
+        read = near_minimum_point(test)
         ax.plot(read["learning_rate"], read["smoothed_loss"], "o", color=line.get_color())
         peak = pick_peak_rate(test)
         ax.axvline(peak, color=line.get_color(), linestyle=":", label=f"{name}: picked peak {peak:.2g}")
