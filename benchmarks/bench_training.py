@@ -91,7 +91,6 @@ def measure(model_name: str, batch_size: int, input_kind: str, jit: bool, warmup
         MaskedRMSE,
         build_small_cnn,
         build_vgg,
-        count_flops,
         make_optimizer,
     )
 
@@ -113,14 +112,25 @@ def measure(model_name: str, batch_size: int, input_kind: str, jit: bool, warmup
     model.fit(**fit_args, epochs=1, verbose=0, callbacks=[timer])
     first_epoch = time.perf_counter() - start
     seconds = times[-1] - times[warmup - 1]
-    images_per_s = steps * batch_size / seconds
+    return result_row(model, model_name + (" bf16" if mixed_precision else ""), batch_size, input_kind, jit,
+                      steps * batch_size / seconds, first_epoch)
+
+
+def result_row(model, label: str, batch_size: int, input_kind: str, jit: bool, images_per_s: float,
+               first_epoch_s: float, passes: int = 3) -> dict:
+    """One row of the table: the setting, this process's thread settings, the rate and its GFLOP/s, counting
+    ``passes`` forward passes an image (3 for a training step, 1 for inference)."""
+    import tensorflow as tf
+
+    from fkp_helpers.training import count_flops
+
     forward = count_flops(model)
     return {
-        "model": model_name + (" bf16" if mixed_precision else ""), "batch": batch_size, "input": input_kind, "jit": jit,
+        "model": label, "batch": batch_size, "input": input_kind, "jit": jit,
         "threads": "{}/{}".format(tf.config.threading.get_intra_op_parallelism_threads(),
                                   tf.config.threading.get_inter_op_parallelism_threads()),
-        "images_per_s": images_per_s, "gflops": images_per_s * 3 * forward / 1e9,
-        "first_epoch_s": first_epoch, "forward_gflop": forward / 1e9,
+        "images_per_s": images_per_s, "gflops": images_per_s * passes * forward / 1e9,
+        "first_epoch_s": first_epoch_s, "forward_gflop": forward / 1e9,
     }
 
 
@@ -133,7 +143,7 @@ def measure_feeding(kind: str, n_images: int = 1024, batch_size: int = 32, epoch
 
     import keras
 
-    from fkp_helpers.training import ArrayBatches, build_vgg, compile_model, count_flops, make_optimizer
+    from fkp_helpers.training import ArrayBatches, build_vgg, compile_model, make_optimizer
     from fkp_helpers.training.batches import prefetched
 
     keras.utils.set_random_seed(0)
@@ -150,17 +160,15 @@ def measure_feeding(kind: str, n_images: int = 1024, batch_size: int = 32, epoch
         on_epoch_begin=lambda epoch, logs: starts.append(time.perf_counter()),
         on_epoch_end=lambda epoch, logs: rates.append(n_images / (time.perf_counter() - starts[-1])))
     model.fit(**data, epochs=epochs, shuffle=False, verbose=0, callbacks=[timer])
-    images_per_s = statistics.median(rates[1:])
-    return {"model": "vgg", "batch": batch_size, "input": f"{kind} x{epochs}", "jit": False, "threads": "0/0",
-            "images_per_s": images_per_s, "gflops": images_per_s * 3 * count_flops(model) / 1e9,
-            "first_epoch_s": n_images / rates[0], "forward_gflop": count_flops(model) / 1e9}
+    return result_row(model, "vgg", batch_size, f"{kind} x{epochs}", False, statistics.median(rates[1:]),
+                      n_images / rates[0])
 
 
 def measure_predict(batch_size: int, n_images: int, model_name: str = "vgg") -> dict:
     """Inference images/s of ``predict`` on ``n_images`` at ``batch_size`` (after one untimed batch)."""
     import numpy as np
 
-    from fkp_helpers.training import build_small_cnn, build_vgg, count_flops
+    from fkp_helpers.training import build_small_cnn, build_vgg
 
     model = (build_vgg if model_name == "vgg" else build_small_cnn)()
     x = np.random.default_rng(0).random((n_images, 96, 96, 1), dtype=np.float32)
@@ -168,9 +176,8 @@ def measure_predict(batch_size: int, n_images: int, model_name: str = "vgg") -> 
     start = time.perf_counter()
     model.predict(x, batch_size=batch_size, verbose=0)
     images_per_s = n_images / (time.perf_counter() - start)
-    return {"model": f"{model_name} (predict)", "batch": batch_size, "input": "numpy", "jit": False, "threads": "0/0",
-            "images_per_s": images_per_s, "gflops": images_per_s * count_flops(model) / 1e9,
-            "first_epoch_s": float("nan"), "forward_gflop": count_flops(model) / 1e9}
+    return result_row(model, f"{model_name} (predict)", batch_size, "numpy", False, images_per_s, float("nan"),
+                      passes=1)
 
 
 def run_child(args: argparse.Namespace) -> None:
