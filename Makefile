@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
-run: $(STAMP)  ## run the notebook series (PROFILE=cpu|smoke|full); resumes an interrupted run (FRESH=1: start anew)
+run: $(STAMP)  ## run the notebook series (PROFILE=cpu|smoke|long|full); resumes an interrupted run (FRESH=1: start anew)
 	$(PY) -m fkp_helpers run --profile $(PROFILE) $(if $(FRESH),--fresh)
 
 lab: $(STAMP)  ## open JupyterLab on the notebooks with the project's kernel

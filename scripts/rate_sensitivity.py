@@ -6,6 +6,7 @@ Run after a main run: ``python scripts/rate_sensitivity.py runs/cpu-... [--facto
 profile, seed, precision and picked rates (``training_results.json``), the split (``split.npz``) and the data folder
 (``run_info.json``); trains into ``<run>/rate_sensitivity/`` (never over the run's own models) and prints the best
 validation RMSE of every run beside the run's own at factor 1. Validation only: the test people stay unused.
+``--factors 1 --seeds 2`` trains a further seed at the picked rates instead.
 """
 from __future__ import annotations
 
