@@ -1,7 +1,7 @@
 """Write the framing statistics of the real Kaggle labels (derived numbers only, never the label rows).
 
 Reads ``training_keypoints.csv`` (the 30 keypoint columns of Kaggle's ``training.csv``) from
-``../shared/data/kaggle-fkp-labels/`` and writes ``fkp_helpers/data/kaggle_framing.json``: inter-ocular distance, eye
+``../shared/data/kaggle-fkp-labels/`` and writes ``fkp_helpers/data/kaggle_framing.json``: inter-pupil distance, eye
 centres and roll (mean, sd, 5th and 95th percentile; ``fkp_helpers.data.framing.framing_statistics``), the reference
 that ``framing_table`` compares a data set with.
 

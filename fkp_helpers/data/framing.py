@@ -108,12 +108,12 @@ def eye_centres(keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def framing_statistics(keypoints: np.ndarray) -> pd.DataFrame:
-    """Mean, sd, 5th and 95th percentile of inter-ocular distance, both eye centres and head roll (degrees), over
+    """Mean, sd, 5th and 95th percentile of inter-pupil distance, both eye centres and head roll (degrees), over
     the rows ``(N, 15, 2)`` with both eye centres labelled."""
     left, right = eye_centres(keypoints)
     across = left - right
     quantities = {
-        "inter-ocular distance (px)": np.hypot(across[:, 0], across[:, 1]),
+        "inter-pupil distance (px)": np.hypot(across[:, 0], across[:, 1]),
         "left eye centre x (px)": left[:, 0],
         "left eye centre y (px)": left[:, 1],
         "right eye centre x (px)": right[:, 0],

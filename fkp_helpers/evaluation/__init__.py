@@ -5,6 +5,8 @@ Each module holds one concern; the names below are the stage's public API, impor
 from fkp_helpers.evaluation.diagnostics import (
     ELLIPSE_CHI2,
     bias_table,
+    describe_bias,
+    describe_extreme_bins,
     ellipse_parameters,
     error_by_group,
     error_by_group_figure,
@@ -25,7 +27,7 @@ from fkp_helpers.evaluation.metrics import (
     evaluation_table,
     held_out_table,
     eye_line_angle_deg,
-    inter_ocular_distance,
+    inter_pupil_distance,
     labelled_mask,
     mae_px,
     metric_row,

@@ -68,6 +68,42 @@ def bias_table(predicted: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
     )
 
 
+def describe_extreme_bins(label: str, bins: pd.DataFrame) -> str | None:
+    """A sentence on an ``error_by_bins`` table: the mean error in its lowest and highest bin of the covariate, each
+    with its 95 % interval; None with fewer than two bins."""
+    if len(bins) < 2:
+        return None
+    low, high = bins.iloc[0], bins.iloc[-1]
+    part = {2: "half", 3: "third", 4: "quarter", 5: "fifth"}.get(len(bins), f"of {len(bins)} bins")
+
+    def mean_in(row: pd.Series) -> str:
+        return (f"({row['low']:.1f} to {row['high']:.1f}) average {row['mean_error']:.2f} px "
+                f"(+-{CONFIDENCE_Z * row['se']:.2f})")
+
+    return (f"{label}: faces in the lowest {part} {mean_in(low)}, in the highest {part} {mean_in(high)}; "
+            "95 % intervals.")
+
+
+def describe_bias(bias: pd.DataFrame) -> str:
+    """Sentences on a ``bias_table``: the largest mean residual with its standard error, in x and in y on which side
+    of the labels most keypoints' predictions sit (and the range of their biases), and the range of the residual sd."""
+    row, column = bias[["bias_x_px", "bias_y_px"]].abs().stack().idxmax()
+    se = bias.loc[row, column.replace("_px", "_se_px")]
+    sentences = [f"The largest mean bias is {bias.loc[row, column]:+.2f} px ({column[5]} of {row}, standard error "
+                 f"{se:.2f} px)."]
+    for axis, sides in (("x", ("left of", "right of")), ("y", ("above", "below"))):
+        values = bias[f"bias_{axis}_px"].dropna()
+        negative = int((values < 0).sum())
+        side, count = (sides[0], negative) if 2 * negative >= len(values) else (sides[1], len(values) - negative)
+        shared = " (every one)" if count == len(values) else ""
+        sentences.append(f"In {axis} the predictions sit {side} the labels on average for {count} of {len(values)} "
+                         f"keypoints{shared}; their {axis} biases run from {values.min():+.2f} to "
+                         f"{values.max():+.2f} px.")
+    sd = bias[["sd_x_px", "sd_y_px"]]
+    sentences.append(f"The residual sd ranges from {sd.min().min():.2f} to {sd.max().max():.2f} px.")
+    return " ".join(sentences)
+
+
 # ----------------------------------------------------------------------------------------------- predicted vs true
 def _subsample(n: int, max_points: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted indices of at most ``max_points`` of ``n`` items, drawn without replacement."""
@@ -217,9 +253,9 @@ def error_ellipses(
 # ---------------------------------------------------------------------------------------------------- error by group
 def scale_bins(truth: np.ndarray, n_bins: int = 4) -> tuple[np.ndarray, dict[int, str]]:
     """Face scale groups: ``(N,)`` labels ``0 .. n_bins-1`` of the quantile bins of the true inter-pupil distance
-    (``metrics.inter_ocular_distance``, between the eye centres), -1 where an eye is unlabelled, and a name a bin
+    (``metrics.inter_pupil_distance``, between the eye centres), -1 where an eye is unlabelled, and a name a bin
     (e.g. ``"inter-pupil 30.1-35.2 px"``) to pass as ``group_names`` to :func:`error_by_group`."""
-    iod = metrics.inter_ocular_distance(truth)
+    iod = metrics.inter_pupil_distance(truth)
     known = ~np.isnan(iod)
     edges = np.quantile(iod[known], np.linspace(0, 1, n_bins + 1)) if known.any() else np.full(n_bins + 1, np.nan)
     labels = np.full(len(iod), -1)

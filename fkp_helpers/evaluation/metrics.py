@@ -3,7 +3,7 @@
 Every function takes ``predicted`` and ``truth`` as ``(N, 15, 2)`` pixel arrays. ``truth`` has NaN where a keypoint
 is not labelled: such a keypoint is never scored. ``predicted`` must be finite everywhere (a ``ValueError`` names
 the first non-finite value). When nothing is left to score (all labels missing, or no row with both eye centres
-for the inter-ocular variants) a metric returns NaN rather than raising, so that a table can show the gap.
+for the inter-pupil variants) a metric returns NaN rather than raising, so that a table can show the gap.
 
 Kaggle's metric is the RMSE over coordinates: x and y errors count separately, so
 ``rmse_px = sqrt(mean(dx**2 and dy**2))``, which is the root-mean-square point distance divided by sqrt(2).
@@ -143,7 +143,11 @@ def best_and_worst(errors: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return ordered[:n], ordered[::-1][:n]
 
 
-def error_by_bins(covariate: np.ndarray, errors: np.ndarray, n_bins: int = 5) -> pd.DataFrame:
+COVARIATE_BINS = 5
+"""Equal-count bins of an image property, in the figure and the sentences about it alike (fifths)."""
+
+
+def error_by_bins(covariate: np.ndarray, errors: np.ndarray, n_bins: int = COVARIATE_BINS) -> pd.DataFrame:
     """Errors grouped into ``n_bins`` equal-count bins of ``covariate``: bin range, count, mean error and its SE.
 
     Rows where either value is NaN are skipped. One row a bin, in increasing covariate order.
@@ -173,16 +177,16 @@ def eye_line_angle_deg(keypoints: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------------ PCK and NME
-def inter_ocular_distance(truth: np.ndarray) -> np.ndarray:
+def inter_pupil_distance(truth: np.ndarray) -> np.ndarray:
     """``(N,)`` true distance between left and right eye centres in pixels; NaN where either eye is unlabelled."""
     truth = np.asarray(truth, dtype=np.float64)
     return np.sqrt(((truth[:, LEFT_EYE] - truth[:, RIGHT_EYE]) ** 2).sum(axis=-1))
 
 
 def _normalised_distances(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Labelled point distances divided by their row's inter-ocular distance, rows without both eyes left out (1-D)."""
+    """Labelled point distances divided by their row's inter-pupil distance, rows without both eyes left out (1-D)."""
     distances = point_distances(predicted, truth)
-    iod = inter_ocular_distance(truth)
+    iod = inter_pupil_distance(truth)
     usable = iod > 0  # False for NaN (an eye missing) and for degenerate zero distances
     normalised = distances[usable] / iod[usable, None]
     return normalised[~np.isnan(normalised)]
@@ -196,7 +200,7 @@ def pck(predicted: np.ndarray, truth: np.ndarray, radius_px: float) -> float:
 
 
 def pck_iod(predicted: np.ndarray, truth: np.ndarray, fraction: float) -> float:
-    """Fraction of labelled keypoints within ``fraction`` x the true inter-ocular distance of their face.
+    """Fraction of labelled keypoints within ``fraction`` x the true inter-pupil distance of their face.
 
     Rows without both eye centres labelled are excluded; NaN if no row is left.
     """
@@ -204,7 +208,7 @@ def pck_iod(predicted: np.ndarray, truth: np.ndarray, fraction: float) -> float:
 
 
 def pck_curve(predicted: np.ndarray, truth: np.ndarray, thresholds: Sequence[float], normalised: bool = False) -> np.ndarray:
-    """PCK at each threshold: radii in pixels, or (``normalised=True``) fractions of the inter-ocular distance."""
+    """PCK at each threshold: radii in pixels, or (``normalised=True``) fractions of the inter-pupil distance."""
     if normalised:
         distances = _normalised_distances(predicted, truth)
     else:
@@ -223,7 +227,7 @@ def per_keypoint_pck(predicted: np.ndarray, truth: np.ndarray, radius_px: float)
 
 
 def nme_iod(predicted: np.ndarray, truth: np.ndarray) -> float:
-    """Normalised mean error: mean over labelled keypoints of distance / true inter-ocular distance.
+    """Normalised mean error: mean over labelled keypoints of distance / true inter-pupil distance.
 
     Rows without both eye centres labelled are excluded; NaN if no row is left. A fraction (0.05 = 5 % of the IOD).
     """
@@ -250,8 +254,8 @@ def metric_row(
 
 
 def _iod_per_labelled_point(truth: np.ndarray) -> np.ndarray:
-    """The true inter-ocular distance repeated once for each labelled keypoint of rows that have both eyes (1-D)."""
-    iod = inter_ocular_distance(truth)
+    """The true inter-pupil distance repeated once for each labelled keypoint of rows that have both eyes (1-D)."""
+    iod = inter_pupil_distance(truth)
     usable = iod > 0
     return np.repeat(iod[usable], labelled_mask(truth)[usable].sum(axis=1))
 

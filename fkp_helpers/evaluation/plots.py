@@ -54,7 +54,7 @@ def pck_curves(
     max_fraction: float = 0.25,
     noise_floor: float | None = None,
 ) -> matplotlib.figure.Figure:
-    """PCK against the radius in pixels (left) and as a fraction of the inter-ocular distance (right)."""
+    """PCK against the radius in pixels (left) and as a fraction of the inter-pupil distance (right)."""
     radii = np.linspace(0, max_radius_px, 101)
     fractions = np.linspace(0, max_fraction, 101)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4), sharey=True, layout="constrained")
@@ -66,7 +66,7 @@ def pck_curves(
         left.plot(radii, metrics.noise_floor_pck_curve(truth, noise_floor, radii), **style)
         right.plot(fractions, metrics.noise_floor_pck_curve(truth, noise_floor, fractions, normalised=True), **style)
     left.set_xlabel("radius (pixels)")
-    right.set_xlabel("radius / inter-ocular distance")
+    right.set_xlabel("radius / inter-pupil distance")
     left.set_ylabel("fraction of labelled keypoints within radius (PCK)")
     for ax in (left, right):
         ax.set_ylim(0, 1.01)
@@ -77,7 +77,8 @@ def pck_curves(
 
 
 def error_against(
-    covariates: Mapping[str, np.ndarray], errors: np.ndarray, n_bins: int = 6, error_label: str = "per-image RMSE (px)"
+    covariates: Mapping[str, np.ndarray], errors: np.ndarray, n_bins: int = metrics.COVARIATE_BINS,
+    error_label: str = "per-image RMSE (px)",
 ) -> matplotlib.figure.Figure:
     """One panel per image property: each image's error (dots) and the mean error in equal-count bins (+-1.96 SE)."""
     fig, axes = plt.subplots(1, len(covariates), figsize=(4.5 * len(covariates), 4), squeeze=False, sharey=True,

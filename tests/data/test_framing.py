@@ -99,7 +99,7 @@ def test_framing_statistics_of_known_eyes():
     keypoints[:, 1] = [[30, 38], [30, 38], [30, 40]]
     keypoints[2, 1] = np.nan  # one eye missing: the row is left out
     stats = framing_statistics(keypoints)
-    assert stats.loc["inter-ocular distance (px)", "mean"] == 36
+    assert stats.loc["inter-pupil distance (px)", "mean"] == 36
     assert stats.loc["roll (degrees)", "sd"] == 0
     assert list(stats.columns) == ["mean", "sd", "p5", "p95"]
     table = compare_framing(keypoints, keypoints)
@@ -115,7 +115,7 @@ def test_framing_table_sets_a_data_set_beside_the_committed_kaggle_reference():
     pd.testing.assert_frame_equal(table.xs("synth", axis=1, level=1), layout.xs("synth", axis=1, level=1))
     reference = kaggle_framing_reference()
     pd.testing.assert_frame_equal(table.xs("kaggle", axis=1, level=1), reference, check_names=False)
-    assert 30 < reference.loc["inter-ocular distance (px)", "mean"] < 45
+    assert 30 < reference.loc["inter-pupil distance (px)", "mean"] < 45
 
 
 def test_the_committed_kaggle_framing_is_what_the_script_computes(real_labels_dir, tmp_path):

@@ -13,7 +13,7 @@ UDACITY = Path(__file__).resolve().parents[3] / "shared" / "data" / "udacity-p1-
 BROKEN_ANNOTATIONS = ("Marieta_Chrousala_12.jpg",)
 """Shared faces whose landmarks a detector got wrong (jaw points 12-16 and the mouth's left corner up on the cheek)."""
 POSE_TOLERANCE_IOD = {"eye": 0.05, "mouth": 0.15}
-"""How far (in inter-ocular distances) a corner may cross its neighbour: the landmarks are a detector's, and some
+"""How far (in inter-pupil distances) a corner may cross its neighbour: the landmarks are a detector's, and some
 faces are turned or pitched strongly (worst cases in the shared set: 0.03 for the eye centres, 0.10 for the mouth
 corners of a man looking down)."""
 
@@ -35,7 +35,7 @@ def k(keypoints: np.ndarray, name: str) -> np.ndarray:
 
 
 def eye_frame(keypoints: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(along, down) coordinates of a keypoint in inter-ocular distances from the eyes' midpoint: along the line from
+    """(along, down) coordinates of a keypoint in inter-pupil distances from the eyes' midpoint: along the line from
     the person's right to left eye centre, and perpendicular to it towards the chin, so head roll does not matter."""
     left, right = k(keypoints, "left_eye_center"), k(keypoints, "right_eye_center")
     iod = np.linalg.norm(left - right, axis=1, keepdims=True)

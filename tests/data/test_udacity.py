@@ -124,7 +124,7 @@ def test_framing_is_close_to_the_kaggle_labels(converted):
     kaggle = framing_statistics(read_keypoint_labels(KAGGLE_LABELS))
     # Loose: 30 faces of 5 people (means off by ~sd/sqrt(5) for per-person quantities), and these faces are turned
     # and talking more than Kaggle's, so their eyes sit ~9% closer at the same face size (all 3575: 33.0 vs 36.2 px).
-    iod = "inter-ocular distance (px)"
+    iod = "inter-pupil distance (px)"
     assert abs(ours.loc[iod, "mean"] - kaggle.loc[iod, "mean"]) < 0.2 * kaggle.loc[iod, "mean"]
     for eye in ("left eye centre x (px)", "left eye centre y (px)", "right eye centre x (px)", "right eye centre y (px)"):
         assert abs(ours.loc[eye, "mean"] - kaggle.loc[eye, "mean"]) < 4.0, eye

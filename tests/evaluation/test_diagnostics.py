@@ -5,6 +5,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 
 from fkp_helpers.data.keypoints import KEYPOINT_NAMES, keypoint_index
@@ -67,6 +68,26 @@ def test_bias_table_by_hand_and_with_too_few_labels():
     assert row["bias_x_px"] == 1.0 and np.isnan(row["sd_x_px"]) and np.isnan(row["bias_x_se_px"])
     assert np.isnan(table.loc[KEYPOINT_NAMES[1], "bias_x_px"]) and table.loc[KEYPOINT_NAMES[1], "n_labelled"] == 0
 
+
+def test_describe_bias_names_the_largest_bias_and_the_side_most_keypoints_share():
+    bias = pd.DataFrame({"bias_x_px": -np.linspace(0.5, 1.5, 15), "bias_x_se_px": 0.1,
+                         "bias_y_px": np.r_[np.full(10, 0.2), np.full(5, -0.1)], "bias_y_se_px": 0.05,
+                         "sd_x_px": 2.0, "sd_y_px": np.linspace(1.0, 3.0, 15), "n_labelled": 100},
+                        index=pd.Index(KEYPOINT_NAMES, name="keypoint"))
+    text = diagnostics.describe_bias(bias)
+    assert f"-1.50 px (x of {KEYPOINT_NAMES[-1]}, standard error 0.10 px)" in text
+    assert ("In x the predictions sit left of the labels on average for 15 of 15 keypoints (every one); their x biases "
+            "run from -1.50 to -0.50 px.") in text
+    assert "below the labels on average for 10 of 15 keypoints; their y biases run from -0.10 to +0.20 px." in text
+    assert "from 1.00 to 3.00 px" in text
+
+def test_describe_extreme_bins_reads_the_first_and_last_bin():
+    bins = metrics.error_by_bins(np.arange(10.0), np.r_[np.full(5, 1.0), 2.0, 2.0, 4.0, 4.0, 4.0], n_bins=2)
+    text = diagnostics.describe_extreme_bins("brightness", bins)
+    assert text == ("brightness: faces in the lowest half (0.0 to 4.0) average 1.00 px (+-0.00), in the highest half "
+                    f"(5.0 to 9.0) average 3.20 px (+-{CONFIDENCE_Z * np.std([2, 2, 4, 4, 4], ddof=1) / np.sqrt(5):.2f}); "
+                    "95 % intervals.")
+    assert diagnostics.describe_extreme_bins("brightness", bins.iloc[:1]) is None
 
 def test_ellipse_parameters_match_a_known_covariance(rng):
     # major axis along (1, 1)/sqrt(2) with variance 9, minor with variance 1
@@ -141,7 +162,7 @@ def test_residual_histograms_share_bins_and_count_every_labelled_face(truth, rng
 
 def test_scale_bins_are_quantiles_of_the_inter_pupil_distance(truth):
     labels, names = diagnostics.scale_bins(truth, n_bins=4)
-    iod = metrics.inter_ocular_distance(truth)
+    iod = metrics.inter_pupil_distance(truth)
     assert labels[100] == -1 and set(labels[np.arange(300) != 100]) == {0, 1, 2, 3}
     assert np.bincount(labels[labels >= 0]).tolist() == pytest.approx([75, 75, 75, 74], abs=1)
     assert iod[labels == 0].max() <= iod[labels == 1].min() and iod[labels == 2].max() <= iod[labels == 3].min()

@@ -18,7 +18,7 @@ def tiny_case():
            right eye  true (30, 40) predicted (30, 40): 0
            mouth left true (60, 70) predicted (61, 70): dx=1, distance 1
     row 1: nose       true (45, 60) predicted (45, 62): dy=2, distance 2   (no eyes: left out of the IOD metrics)
-    Row 0's inter-ocular distance is 30.
+    Row 0's inter-pupil distance is 30.
     """
     truth = np.full((2, 15, 2), np.nan, dtype=np.float32)
     predicted = np.full((2, 15, 2), 48.0, dtype=np.float32)
@@ -75,7 +75,7 @@ def test_pck_by_hand():
 
 def test_iod_metrics_by_hand():
     predicted, truth = tiny_case()
-    iod = metrics.inter_ocular_distance(truth)
+    iod = metrics.inter_pupil_distance(truth)
     assert iod[0] == pytest.approx(30) and np.isnan(iod[1])
     # row 0 only: normalised distances 5/30, 0, 1/30
     assert metrics.nme_iod(predicted, truth) == pytest.approx((6 / 30) / 3)

@@ -56,3 +56,15 @@ def test_error_against(predictions_and_truth, assert_legends_clear_of_axes):
     assert legend == ["one face", "mean in 4 equal-count bins, 95 % interval"]
     assert_legends_clear_of_axes(fig)
     plt.close(fig)
+
+
+def test_error_against_draws_the_bins_that_error_by_bins_reports(predictions_and_truth):
+    """Notebook 04's sentences come from ``error_by_bins`` with its default bins: the figure must draw the same ones."""
+    models, truth = predictions_and_truth
+    errors = metrics.per_image_rmse(models["good"], truth)
+    covariate = np.arange(40.0)
+    fig = evaluation_plots.error_against({"brightness": covariate}, errors)
+    drawn = fig.axes[0].lines[0].get_xydata()
+    reported = metrics.error_by_bins(covariate, errors)
+    np.testing.assert_allclose(drawn, reported[["centre", "mean_error"]].to_numpy())
+    plt.close(fig)
