@@ -17,7 +17,7 @@ class Profile:
     """Epochs of each run of the optimizer study (the VGG with SGD and with Adam, one run per seed); the longer
     check run gets twice as many."""
     baseline_epochs: int
-    """Epochs of the small baseline net (masked loss), and its dropna variant gets the same number of steps."""
+    """Epochs of the small baseline net (masked loss); its dropna variant gets about as many steps (whole epochs)."""
     batch_size: int
     seeds: int
     """Seeds (initial weights, data order, augmentation) per optimizer in the study."""

@@ -68,6 +68,12 @@ def bias_table(predicted: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
     )
 
 
+def _mean_with_interval(row: pd.Series) -> str:
+    """``mean px (+-half-width)`` of an ``error_by_bins`` row; no interval for a bin of one face."""
+    interval = f" (+-{CONFIDENCE_Z * row['se']:.2f})" if np.isfinite(row["se"]) else " (one face: no interval)"
+    return f"{row['mean_error']:.2f} px{interval}"
+
+
 def describe_extreme_bins(label: str, bins: pd.DataFrame) -> str | None:
     """A sentence on an ``error_by_bins`` table: the mean error in its lowest and highest bin of the covariate, each
     with its 95 % interval; None with fewer than two bins."""
@@ -75,30 +81,29 @@ def describe_extreme_bins(label: str, bins: pd.DataFrame) -> str | None:
         return None
     low, high = bins.iloc[0], bins.iloc[-1]
     part = {2: "half", 3: "third", 4: "quarter", 5: "fifth"}.get(len(bins), f"of {len(bins)} bins")
-
-    def mean_in(row: pd.Series) -> str:
-        return (f"({row['low']:.1f} to {row['high']:.1f}) average {row['mean_error']:.2f} px "
-                f"(+-{CONFIDENCE_Z * row['se']:.2f})")
-
-    return (f"{label}: faces in the lowest {part} {mean_in(low)}, in the highest {part} {mean_in(high)}; "
-            "95 % intervals.")
+    return (f"{label}: faces in the lowest {part} ({low['low']:.1f} to {low['high']:.1f}) average "
+            f"{_mean_with_interval(low)}, in the highest {part} ({high['low']:.1f} to {high['high']:.1f}) "
+            f"{_mean_with_interval(high)}; 95 % intervals.")
 
 
 def describe_bias(bias: pd.DataFrame) -> str:
-    """Sentences on a ``bias_table``: the largest mean residual with its standard error, in x and in y on which side
-    of the labels most keypoints' predictions sit (and the range of their biases), and the range of the residual sd."""
-    row, column = bias[["bias_x_px", "bias_y_px"]].abs().stack().idxmax()
+    """Sentences on a ``bias_table``: the largest mean residual with its standard error; in x and in y, how many
+    keypoints' predictions sit on each side of their labels by more than ``CONFIDENCE_Z`` standard errors (image
+    directions: x grows to the right, y downwards), and the range of the biases; the range of the residual sd."""
+    biases = bias[["bias_x_px", "bias_y_px"]]
+    if biases.isna().all().all():
+        return "No keypoint has a labelled residual, so there is no bias to report."
+    row, column = biases.abs().stack().idxmax()
     se = bias.loc[row, column.replace("_px", "_se_px")]
     sentences = [f"The largest mean bias is {bias.loc[row, column]:+.2f} px ({column[5]} of {row}, standard error "
                  f"{se:.2f} px)."]
-    for axis, sides in (("x", ("left of", "right of")), ("y", ("above", "below"))):
-        values = bias[f"bias_{axis}_px"].dropna()
-        negative = int((values < 0).sum())
-        side, count = (sides[0], negative) if 2 * negative >= len(values) else (sides[1], len(values) - negative)
-        shared = " (every one)" if count == len(values) else ""
-        sentences.append(f"In {axis} the predictions sit {side} the labels on average for {count} of {len(values)} "
-                         f"keypoints{shared}; their {axis} biases run from {values.min():+.2f} to "
-                         f"{values.max():+.2f} px.")
+    for axis, (before, after) in (("x", ("left of", "right of")), ("y", ("above", "below"))):
+        values, errors = bias[f"bias_{axis}_px"], bias[f"bias_{axis}_se_px"]
+        clear = values.abs() > CONFIDENCE_Z * errors
+        sentences.append(
+            f"In {axis}, {int((clear & (values < 0)).sum())} of {int(values.notna().sum())} keypoints' predictions sit "
+            f"{before} their labels and {int((clear & (values > 0)).sum())} {after} them by more than {CONFIDENCE_Z:g} "
+            f"standard errors (biases from {values.min():+.2f} to {values.max():+.2f} px).")
     sd = bias[["sd_x_px", "sd_y_px"]]
     sentences.append(f"The residual sd ranges from {sd.min().min():.2f} to {sd.max().max():.2f} px.")
     return " ".join(sentences)

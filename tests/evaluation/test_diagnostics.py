@@ -69,25 +69,30 @@ def test_bias_table_by_hand_and_with_too_few_labels():
     assert np.isnan(table.loc[KEYPOINT_NAMES[1], "bias_x_px"]) and table.loc[KEYPOINT_NAMES[1], "n_labelled"] == 0
 
 
-def test_describe_bias_names_the_largest_bias_and_the_side_most_keypoints_share():
+def test_describe_extreme_bins_reads_the_first_and_last_bin():
+    bins = metrics.error_by_bins(np.arange(10.0), np.r_[np.full(5, 1.0), 2.0, 2.0, 4.0, 4.0, 4.0], n_bins=2)
+    half_width = CONFIDENCE_Z * np.std([2, 2, 4, 4, 4], ddof=1) / np.sqrt(5)
+    assert diagnostics.describe_extreme_bins("brightness", bins) == (
+        "brightness: faces in the lowest half (0.0 to 4.0) average 1.00 px (+-0.00), in the highest half "
+        f"(5.0 to 9.0) 3.20 px (+-{half_width:.2f}); 95 % intervals.")
+    assert diagnostics.describe_extreme_bins("brightness", bins.iloc[:1]) is None
+    one_face = metrics.error_by_bins(np.arange(3.0), np.array([1.0, 2.0, 3.0]), n_bins=3)
+    assert "3.00 px (one face: no interval)" in diagnostics.describe_extreme_bins("roll", one_face)
+
+
+def test_describe_bias_counts_only_biases_beyond_their_interval():
     bias = pd.DataFrame({"bias_x_px": -np.linspace(0.5, 1.5, 15), "bias_x_se_px": 0.1,
-                         "bias_y_px": np.r_[np.full(10, 0.2), np.full(5, -0.1)], "bias_y_se_px": 0.05,
-                         "sd_x_px": 2.0, "sd_y_px": np.linspace(1.0, 3.0, 15), "n_labelled": 100},
+                         "bias_y_px": np.r_[np.full(10, 0.05), np.full(3, -0.3), np.full(2, 0.4)],
+                         "bias_y_se_px": 0.1, "sd_x_px": 2.0, "sd_y_px": np.linspace(1.0, 3.0, 15), "n_labelled": 100},
                         index=pd.Index(KEYPOINT_NAMES, name="keypoint"))
     text = diagnostics.describe_bias(bias)
     assert f"-1.50 px (x of {KEYPOINT_NAMES[-1]}, standard error 0.10 px)" in text
-    assert ("In x the predictions sit left of the labels on average for 15 of 15 keypoints (every one); their x biases "
-            "run from -1.50 to -0.50 px.") in text
-    assert "below the labels on average for 10 of 15 keypoints; their y biases run from -0.10 to +0.20 px." in text
+    assert ("In x, 15 of 15 keypoints' predictions sit left of their labels and 0 right of them by more than 1.96 "
+            "standard errors (biases from -1.50 to -0.50 px)") in text
+    assert "In y, 3 of 15 keypoints' predictions sit above their labels and 2 below them" in text
     assert "from 1.00 to 3.00 px" in text
+    assert "no bias to report" in diagnostics.describe_bias(bias.assign(bias_x_px=np.nan, bias_y_px=np.nan))
 
-def test_describe_extreme_bins_reads_the_first_and_last_bin():
-    bins = metrics.error_by_bins(np.arange(10.0), np.r_[np.full(5, 1.0), 2.0, 2.0, 4.0, 4.0, 4.0], n_bins=2)
-    text = diagnostics.describe_extreme_bins("brightness", bins)
-    assert text == ("brightness: faces in the lowest half (0.0 to 4.0) average 1.00 px (+-0.00), in the highest half "
-                    f"(5.0 to 9.0) average 3.20 px (+-{CONFIDENCE_Z * np.std([2, 2, 4, 4, 4], ddof=1) / np.sqrt(5):.2f}); "
-                    "95 % intervals.")
-    assert diagnostics.describe_extreme_bins("brightness", bins.iloc[:1]) is None
 
 def test_ellipse_parameters_match_a_known_covariance(rng):
     # major axis along (1, 1)/sqrt(2) with variance 9, minor with variance 1
