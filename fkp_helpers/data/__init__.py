@@ -37,7 +37,14 @@ from fkp_helpers.data.synth import (
     RENDER_CHUNK, TRUTH_FILE, INFO_FILE, FaceStyle, sample_style, render_face, SynthSpec, sample_keypoints,
     generate_fkp_synth, lookup_frame, write_truth,
 )
-from fkp_helpers.data.landmarks68 import N_IBUG68, IBUG68_FOR_KAGGLE, kaggle_keypoints_from_ibug68
+from fkp_helpers.data.landmarks68 import (
+    N_IBUG68, IBUG68_FOR_KAGGLE, IBUG68_MIRROR_PAIRS, IBUG68_MIDLINE, ibug68_mirror_permutation,
+    kaggle_keypoints_from_ibug68,
+)
+from fkp_helpers.data.landmark_offset import (
+    X_OFFSET_PATH, MIN_MATCH, MirrorAxis, mirror_axis_offset, mirror_face, mirror_axis_table, x_offset_estimate,
+    load_x_offset, shift_x,
+)
 from fkp_helpers.data.framing import (
     REGIME_POINTS, FRAME_MARGIN, MAX_POSE_ROUNDS, FRAMING_STATISTICS, similarity_matrix, transform_points,
     to_mean_frame, sample_frame_transforms, antialias_sigma, outside_source_pixels, warp_to_frame,
@@ -47,7 +54,7 @@ from fkp_helpers.data.framing import (
 from fkp_helpers.data.udacity import (
     UDACITY_CSVS, UDACITY_HEADER, PERSON_FILE, GENERATOR, SOURCE_NOTE, LICENCE_NOTE, UdacityFormatError, UdacityFaces,
     person_of, decode_grey_image, read_udacity, landmarks_outside_image, split_people, convert_udacity, UDACITY_ZIP,
-    person_groups,
+    person_groups, stale_conversion, X_OFFSET_KEY,
 )
 from fkp_helpers.data.kaggle_download import (
     COMPETITION, RULES_URL, DATA_URL, OFFICIAL_GIT_BLOB_IDS, COMPETITION_FILES, git_blob_id, verify_official_copies,

@@ -32,6 +32,26 @@ IBUG68_FOR_KAGGLE: dict[str, tuple[int, ...]] = {
 }
 """For each Kaggle keypoint, the iBUG-68 points whose mean it is (eye centres: the mean of the six contour points)."""
 
+IBUG68_MIRROR_PAIRS: tuple[tuple[int, int], ...] = (
+    *((k, 16 - k) for k in range(8)),                                   # jaw
+    *((17 + k, 26 - k) for k in range(5)),                              # brows
+    (31, 35), (32, 34),                                                 # nostrils
+    (36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46),         # eyes
+    (48, 54), (49, 53), (50, 52), (59, 55), (58, 56),                   # outer lip
+    (60, 64), (61, 63), (67, 65),                                       # inner lip
+)
+"""The iBUG-68 points that swap places when a face is mirrored (image's left first)."""
+IBUG68_MIDLINE: tuple[int, ...] = (8, 27, 28, 29, 30, 33, 51, 57, 62, 66)
+"""The iBUG-68 points on a face's midline (chin, nose bridge and tip, lip centres)."""
+
+
+def ibug68_mirror_permutation() -> np.ndarray:
+    """Index array: after a horizontal mirror, point ``k`` takes the values of point ``permutation[k]``."""
+    permutation = np.arange(N_IBUG68)
+    for left, right in IBUG68_MIRROR_PAIRS:
+        permutation[left], permutation[right] = right, left
+    return permutation
+
 
 def kaggle_keypoints_from_ibug68(points68: np.ndarray) -> np.ndarray:
     """Kaggle's 15 keypoints ``(N, 15, 2)`` from iBUG-68 landmarks ``(N, 68, 2)``, in the same pixel coordinates."""

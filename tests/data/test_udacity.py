@@ -20,13 +20,16 @@ from fkp_helpers.data.kaggle_io import (
     read_training,
 )
 from fkp_helpers.data.synth import INFO_FILE, TRUTH_FILE
+from fkp_helpers.data.landmark_offset import load_x_offset
 from fkp_helpers.data.udacity import (
     PERSON_FILE,
     UDACITY_CSVS,
+    X_OFFSET_KEY,
     convert_udacity,
     decode_grey_image,
     person_groups,
     person_of,
+    stale_conversion,
 )
 
 KAGGLE_LABELS = Path(__file__).resolve().parents[3] / "shared" / "data" / "kaggle-fkp-labels" / "training_keypoints.csv"
@@ -131,6 +134,27 @@ def test_framing_is_close_to_the_kaggle_labels(converted):
     assert abs(ours.loc["roll (degrees)", "mean"] - kaggle.loc["roll (degrees)", "mean"]) < 4.0
     ratio = ours["sd"] / kaggle["sd"]
     assert ((ratio > 0.4) & (ratio < 2.5)).all(), "the framing varies like Kaggle's"
+
+
+def centroid_x(images: np.ndarray) -> np.ndarray:
+    """``(N,)`` brightness-weighted mean column of each image."""
+    columns = images.astype(float).sum(axis=1)
+    return (columns * np.arange(columns.shape[1])).sum(axis=1) / columns.sum(axis=1)
+
+
+def test_the_landmarks_move_left_by_the_measured_offset_and_the_info_file_says_so(subset, converted, tmp_path):
+    assert json.loads((converted / INFO_FILE).read_text())[X_OFFSET_KEY] == load_x_offset() > 0
+    assert stale_conversion(converted) is None
+    uncorrected = convert_udacity(subset, tmp_path / "uncorrected", x_offset_px=0.0, progress=False)
+    assert json.loads((uncorrected / INFO_FILE).read_text())[X_OFFSET_KEY] == 0.0
+    assert f"{uncorrected} was converted with a landmark x correction of 0.0 px" in stale_conversion(uncorrected)
+    # The same pose is drawn for each face, so its keypoints land at about the same frame positions, and the image
+    # moves right under them, by the offset times the face's frame scale; its brightness centroid moves less (the
+    # frame's edges stay put).
+    ours, theirs = read_training(converted / "training.zip"), read_training(uncorrected / "training.zip")
+    np.testing.assert_allclose(ours.keypoints, theirs.keypoints, atol=0.5)
+    shift = centroid_x(ours.images) - centroid_x(theirs.images)
+    assert np.median(shift) > 0.2, "about 0.4 px measured on these faces; 0 if the landmarks did not move"
 
 
 def test_the_same_seed_gives_the_same_bytes_and_another_seed_differs(subset, converted, tmp_path):
