@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fkp_helpers.data.kaggle_io import write_atomically
-from fkp_helpers.data.landmark_offset import X_OFFSET_PATH, mirror_axis_table, x_offset_estimate
+from fkp_helpers.data.landmark_offset import MIN_MATCH, X_OFFSET_PATH, mirror_axis_table, x_offset_estimate
 from fkp_helpers.data.udacity import read_udacity, split_people
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def main() -> None:
     write_atomically(args.out, (json.dumps(record, indent=1) + "\n").encode())
     eyes = faces.landmarks[training][:, 42:48].mean(axis=1) - faces.landmarks[training][:, 36:42].mean(axis=1)
     table["inter-pupil distance (source px)"] = pd.qcut(np.hypot(eyes[:, 0], eyes[:, 1]), 4)
-    used = table[table["match"] >= 0.6]
+    used = table[table["match"] >= MIN_MATCH]
     by_size = used.assign(estimate=(used["offset_px"] - used["mirrored_offset_px"]) / 2).groupby(
         "inter-pupil distance (source px)", observed=True)["estimate"].agg(["mean", "sem", "count"])
     print(json.dumps(record, indent=1))
