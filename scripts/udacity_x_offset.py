@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 
 from fkp_helpers.data.kaggle_io import write_atomically
-from fkp_helpers.data.landmark_offset import MIN_MATCH, X_OFFSET_PATH, mirror_axis_table, x_offset_estimate
+from fkp_helpers.data.landmark_offset import X_OFFSET_PATH, mirror_axis_table, x_offset_estimate
+from fkp_helpers.data.landmarks68 import kaggle_keypoints_from_ibug68
 from fkp_helpers.data.udacity import read_udacity, split_people
+from fkp_helpers.evaluation.metrics import inter_pupil_distance
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "udacity-p1-faces"
@@ -42,11 +44,10 @@ def main() -> None:
         **estimate,
     }
     write_atomically(args.out, (json.dumps(record, indent=1) + "\n").encode())
-    eyes = faces.landmarks[training][:, 42:48].mean(axis=1) - faces.landmarks[training][:, 36:42].mean(axis=1)
-    table["inter-pupil distance (source px)"] = pd.qcut(np.hypot(eyes[:, 0], eyes[:, 1]), 4)
-    used = table[table["match"] >= MIN_MATCH]
-    by_size = used.assign(estimate=(used["offset_px"] - used["mirrored_offset_px"]) / 2).groupby(
-        "inter-pupil distance (source px)", observed=True)["estimate"].agg(["mean", "sem", "count"])
+    sizes = pd.qcut(inter_pupil_distance(kaggle_keypoints_from_ibug68(faces.landmarks[training])), 4)
+    by_size = pd.DataFrame({size: x_offset_estimate(group) for size, group in table.groupby(sizes, observed=True)}).T
+    by_size = by_size[["x_offset_px", "standard_error_px", "faces"]].astype({"faces": int}).rename_axis(
+        "inter-pupil distance (source px)")
     print(json.dumps(record, indent=1))
     print("by face size (quartiles of all measured faces):")
     print(by_size.round(3).to_string())

@@ -94,9 +94,8 @@ def mirror_axis_offset(image: np.ndarray, landmarks: np.ndarray) -> MirrorAxis |
         return None
     before, peak, after = matches[best - 1:best + 2]
     axis = axes[best] + SEARCH_STEP_PX * 0.5 * (before - after) / (before - 2 * peak + after)
-    eyes_mid_x = (points[36:42, 0].mean() + points[42:48, 0].mean()) / 2
     return MirrorAxis(offset_px=(midline - axis) / scale, match=float(peak),
-                      yaw=float((points[30, 0] - eyes_mid_x) / CANVAS_IPD))
+                      yaw=float((points[30, 0] - CANVAS / 2) / CANVAS_IPD))  # the eyes' midpoint is at CANVAS / 2
 
 
 def mirror_face(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
