@@ -38,9 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("src", type=Path, help="a folder in Udacity's layout, or its train-test-data.zip")
     convert.add_argument("out", type=Path, help="a new folder (never overwritten)")
     convert.add_argument("--seed", type=int, default=0)
-    convert.add_argument("--correct-x-offset", action="store_true",
-                         help="move every landmark left by the offset measured from the faces' mirror symmetry "
-                              "(fkp_helpers/data/udacity_x_offset.json; README: the landmarks' horizontal offset)")
+    convert.add_argument("--x-offset-px", type=float, default=None,
+                         help="move every landmark left by this many source px (default: the offset measured from "
+                              "the faces' mirror symmetry, fkp_helpers/data/udacity_x_offset.json; 0: none)")
     commands.add_parser("faces", help="get Udacity's real faces (found, or downloaded when online) into data/real-faces")
     download = commands.add_parser("download", help="download the real competition files with the kaggle CLI")
     download.add_argument("--dest", type=Path, help="default: data/raw")
@@ -119,18 +119,18 @@ def predict_command(args: argparse.Namespace) -> int:
 def real_faces_command(args: argparse.Namespace) -> int:
     """``convert-udacity SRC OUT``, or ``faces``: find (or download) a Udacity source, convert it once."""
     from fkp_helpers.data.datasets import REAL_FACES_DIR, UDACITY_FOLDER, UDACITY_ZIP_PATH, udacity_source
-    from fkp_helpers.data.landmark_offset import load_x_offset
-    from fkp_helpers.data.udacity import convert_udacity
+    from fkp_helpers.data.synth import INFO_FILE
+    from fkp_helpers.data.udacity import convert_udacity, stale_conversion
     from fkp_helpers.data.udacity_download import download_udacity, manual_faces_instructions
 
     if args.command == "convert-udacity":
-        convert_udacity(args.src, args.out, seed=args.seed,
-                        x_offset_px=load_x_offset() if args.correct_x_offset else 0.0)
+        convert_udacity(args.src, args.out, seed=args.seed, x_offset_px=args.x_offset_px)
         print(f"wrote the real faces in Kaggle's format to {args.out}")
         return 0
     if REAL_FACES_DIR.exists():
-        print(f"{REAL_FACES_DIR} already holds converted real faces; `make run` uses them")
-        return 0
+        stale = stale_conversion(REAL_FACES_DIR) if (REAL_FACES_DIR / INFO_FILE).is_file() else None
+        print(stale or f"{REAL_FACES_DIR} already holds converted real faces; `make run` uses them")
+        return 1 if stale else 0
     source = udacity_source() or (UDACITY_ZIP_PATH if download_udacity(UDACITY_ZIP_PATH) else None)
     if source is None:
         print(manual_faces_instructions(UDACITY_ZIP_PATH, UDACITY_FOLDER))

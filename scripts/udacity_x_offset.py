@@ -1,5 +1,5 @@
-"""Measure how far right of their faces the Udacity landmarks sit, without a model, and write the estimate that
-``convert-udacity --correct-x-offset`` takes out (``fkp_helpers/data/udacity_x_offset.json``; derived numbers only).
+"""Measure how far right of their faces the Udacity landmarks sit, without a model, and write the estimate that the
+real-faces conversion corrects (``fkp_helpers/data/udacity_x_offset.json``; derived numbers only).
 
 Reads a Udacity source (default: the shared copy) and measures the training-side people of the conversion's
 default split (seed 0, a fifth of the people for test), so the test people choose nothing. See

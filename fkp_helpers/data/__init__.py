@@ -54,7 +54,7 @@ from fkp_helpers.data.framing import (
 from fkp_helpers.data.udacity import (
     UDACITY_CSVS, UDACITY_HEADER, PERSON_FILE, GENERATOR, SOURCE_NOTE, LICENCE_NOTE, UdacityFormatError, UdacityFaces,
     person_of, decode_grey_image, read_udacity, landmarks_outside_image, split_people, convert_udacity, UDACITY_ZIP,
-    person_groups, X_OFFSET_KEY,
+    person_groups, stale_conversion, X_OFFSET_KEY,
 )
 from fkp_helpers.data.kaggle_download import (
     COMPETITION, RULES_URL, DATA_URL, OFFICIAL_GIT_BLOB_IDS, COMPETITION_FILES, git_blob_id, verify_official_copies,

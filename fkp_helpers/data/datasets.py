@@ -29,7 +29,7 @@ from fkp_helpers.data.kaggle_io import (
 from fkp_helpers.data.near_duplicates import near_duplicate_groups
 from fkp_helpers.data.synth import INFO_FILE, TRUTH_FILE, SynthSpec, generate_fkp_synth
 from fkp_helpers.data.udacity import GENERATOR as UDACITY_GENERATOR
-from fkp_helpers.data.udacity import UDACITY_ZIP, convert_udacity, person_groups
+from fkp_helpers.data.udacity import UDACITY_ZIP, convert_udacity, person_groups, stale_conversion
 from fkp_helpers.profiles import Profile
 
 PROJECT_ROOT = Path(os.environ.get("FKP_ROOT", Path(__file__).resolve().parents[2]))
@@ -127,6 +127,9 @@ def real_data_dir(progress: bool = True) -> Path | None:
             return None
         print(f"Converting the real faces of {source} into {REAL_FACES_DIR} (once) ...", flush=True)
         convert_udacity(source, REAL_FACES_DIR, progress=progress)
+    stale = stale_conversion(REAL_FACES_DIR)
+    if stale:
+        raise FileExistsError(stale)
     return REAL_FACES_DIR
 
 

@@ -8,7 +8,7 @@ Mirroring each face together with its landmarks turns the landmarks' shift ``d``
 the measurement itself adds unchanged, so half the difference of the two means estimates ``d`` alone.
 
 The shared Udacity landmarks sit right of their faces' mirror axes (``scripts/udacity_x_offset.py`` measures it and
-writes ``udacity_x_offset.json``); ``convert-udacity --correct-x-offset`` moves every landmark left by that estimate.
+writes ``udacity_x_offset.json``); the conversion (``udacity.py``) moves every landmark left by that estimate.
 Nothing measures the same in y: faces have no mirror symmetry across a horizontal line.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pandas as pd
 from fkp_helpers.data.landmarks68 import IBUG68_MIDLINE, IBUG68_MIRROR_PAIRS, ibug68_mirror_permutation
 
 X_OFFSET_PATH = Path(__file__).with_name("udacity_x_offset.json")
-"""The estimate a corrected conversion applies (written by ``scripts/udacity_x_offset.py``)."""
+"""The estimate the conversion corrects (written by ``scripts/udacity_x_offset.py``)."""
 INNER_PAIRS = tuple((a, b) for a, b in IBUG68_MIRROR_PAIRS if a >= 17)
 """Brows, nose, eyes and lips: the jaw contour is left out (a detector places it least reliably)."""
 INNER_MIDLINE = tuple(k for k in IBUG68_MIDLINE if k >= 17)
@@ -139,7 +139,7 @@ def x_offset_estimate(table: pd.DataFrame, min_match: float = MIN_MATCH) -> dict
 
 
 def load_x_offset(path: Path = X_OFFSET_PATH) -> float:
-    """The measured x offset (source px) of the shared landmarks, which a corrected conversion takes out."""
+    """The landmarks' x offset (source px) the conversion corrects."""
     return float(json.loads(path.read_text())["x_offset_px"])
 
 

@@ -8,8 +8,8 @@ The conversion:
 - maps the 68 landmarks to Kaggle's 15 keypoints (``landmarks68.py``);
 - splits by person (the file name without its ``_NN`` suffix): the source's training and test folders share
   people, so both are pooled and a seeded ``test_fraction`` of the people become test people;
-- moves every landmark left by ``x_offset_px`` source px where asked (``landmark_offset.py`` measures the shared
-  landmarks at about 1.2 px right of their faces; the main run does not correct it yet: see the README);
+- moves every landmark left by the offset measured from the faces' mirror symmetry (``landmark_offset.py``: the
+  shared landmarks sit about 1.2 source px right of their faces; y is not corrected, nothing measures it);
 - frames each face like Kaggle's (``framing.py``): one antialiased similarity warp to a pose sampled from the real
   labels' pose statistics, the keypoints moved by the same transform;
 - gives training rows the real missing-label patterns with their real frequencies, and test images the real lookup
@@ -52,7 +52,7 @@ from fkp_helpers.data.kaggle_io import (
     write_zipped_csv,
 )
 from fkp_helpers.data.keypoints import ALWAYS_LABELLED_INDEX
-from fkp_helpers.data.landmark_offset import X_OFFSET_PATH, shift_x
+from fkp_helpers.data.landmark_offset import X_OFFSET_PATH, load_x_offset, shift_x
 from fkp_helpers.data.landmarks68 import N_IBUG68, kaggle_keypoints_from_ibug68
 from fkp_helpers.data.synth import INFO_FILE, TRUTH_FILE, lookup_frame, write_truth
 from fkp_helpers.data.synth_model import load_synth_model
@@ -226,6 +226,17 @@ def landmarks_outside_image(faces: UdacityFaces) -> np.ndarray:
     ])
 
 
+def stale_conversion(folder: str | os.PathLike) -> str | None:
+    """Why a converted real-face folder does not match this version's conversion (its landmark correction differs
+    from the measured offset), or None when it matches or is no conversion of real faces."""
+    info = json.loads((Path(folder) / INFO_FILE).read_text())
+    if info.get("generator") != GENERATOR or info.get(X_OFFSET_KEY) == load_x_offset():
+        return None
+    return (f"{folder} was converted with a landmark x correction of {info.get(X_OFFSET_KEY, 0.0)} px, and this "
+            f"version corrects {load_x_offset():.3f} px ({X_OFFSET_PATH.name}); delete the folder to convert the faces "
+            "again (`make faces`), or pass its path as data_dir to run on it as it is")
+
+
 def person_groups(data_dir: str | os.PathLike) -> np.ndarray | None:
     """The person of every ``training.csv`` row (``(N,)`` strings, row order) from the ``person_ids.csv`` that a
     converted real-face data set holds beside its Kaggle files; None where there is none (Kaggle, FKP-synth)."""
@@ -329,8 +340,8 @@ def _info(faces: UdacityFaces, result: _Converted, seed: int, test_fraction: flo
         "label_noise_note": "no jitter added; the source landmarks are a detector's output with unknown error",
         X_OFFSET_KEY: x_offset_px,
         "landmark_x_offset_note": (f"every source landmark moved left by this many source px before framing (the "
-                                   f"offset measured from the faces' mirror symmetry is in {X_OFFSET_PATH.name}); "
-                                   "y is never corrected"),
+                                   f"offset measured from the faces' mirror symmetry, {X_OFFSET_PATH.name}); "
+                                   "y is not corrected"),
         "faces_with_landmarks_outside_source": int((landmarks_outside_image(faces) > 0).sum()),
         "filled_pixels": int(result.filled.sum()),
         "faces_with_filled_pixels": int((result.filled > 0).sum()),
@@ -356,13 +367,14 @@ def _write(folder: Path, faces: UdacityFaces, result: _Converted, seed: int, tes
 
 
 def convert_udacity(src: str | os.PathLike, out: str | os.PathLike, seed: int = 0, test_fraction: float = 0.2,
-                    progress: bool = True, x_offset_px: float = 0.0) -> Path:
+                    progress: bool = True, x_offset_px: float | None = None) -> Path:
     """Write the Udacity faces of ``src`` (folder or zip) into a new folder ``out`` in Kaggle's file format, with
     the hidden truth, ``person_ids.csv`` and an info file; byte-identical for a seed; refuses an existing ``out``.
-    Landmarks move left by ``x_offset_px`` source px (the measured offset is :func:`load_x_offset`)."""
+    Landmarks move left by ``x_offset_px`` source px (None: the measured offset, :func:`load_x_offset`)."""
     out = Path(out)
     if out.exists():
         raise FileExistsError(f"{out} already exists; refusing to overwrite")
+    x_offset_px = load_x_offset() if x_offset_px is None else float(x_offset_px)
     faces = read_udacity(src, progress)
     faces = replace(faces, landmarks=shift_x(faces.landmarks, x_offset_px))
     result = _convert(faces, seed, test_fraction, progress)

@@ -1,10 +1,11 @@
 """The learning-rate range test (Smith 2017): one short run per optimizer while the rate grows exponentially.
 
 Each optimizer gets the same effort: the same initial weights, the same batches, the same number of steps over the
-same number of decades of learning rate. The rule that turns a test into a peak rate is fixed before the study's runs
-(``pick_peak_rate``): a tenth of the lowest rate at which the smoothed training loss came within 2 % of its minimum.
+same number of decades of learning rate. The rule that reads a test is fixed before the study's runs
+(``range_test_rate``): a tenth of the lowest rate at which the smoothed training loss came within 2 % of its minimum.
+That reading is the centre of each optimizer's rate grid (``rate_grid.py``), whose trials pick the peak rate.
 
-The rule was revised once. It used to take a tenth of the rate at the minimum itself. With oneDNN's AVX2 kernels instead
+The reading rule was revised once. It used to take a tenth of the rate at the minimum itself. With oneDNN's AVX2 kernels instead
 of AVX-512 ones, the SGD test's loss stayed flat for a decade past the minimum of the AVX-512 run, a three-decimal tie
 moved the minimum there, and the rule picked a ten times higher rate, which diverged. The first rate near the minimum
 is the same on both kinds of kernel (README, "What it shows").
@@ -26,9 +27,9 @@ from fkp_helpers.training.reproducibility import set_reproducible
 SMOOTHING = 0.9
 """Weight of the past in the exponentially smoothed loss (bias-corrected, as in Smith's and fastai's tests)."""
 PEAK_DIVISOR = 10.0
-"""``pick_peak_rate``: the peak rate is the rate it reads from the test divided by this."""
+"""``range_test_rate``: the reading is the rate near the test's minimum divided by this."""
 NEAR_MINIMUM = 0.02
-"""``pick_peak_rate`` reads the lowest rate whose smoothed loss is within this share of the test's minimum."""
+"""``range_test_rate`` reads the lowest rate whose smoothed loss is within this share of the test's minimum."""
 
 
 def lr_range_test(
@@ -78,8 +79,9 @@ def near_minimum_point(test: pd.DataFrame) -> pd.Series:
     return near.loc[near["learning_rate"].idxmin()]
 
 
-def pick_peak_rate(test: pd.DataFrame) -> float:
-    """The rule fixed before the runs: the rate of ``near_minimum_point`` divided by ``PEAK_DIVISOR``."""
+def range_test_rate(test: pd.DataFrame) -> float:
+    """The test's reading, by the rule fixed before the runs: the rate of ``near_minimum_point`` divided by
+    ``PEAK_DIVISOR``."""
     return float(near_minimum_point(test)["learning_rate"]) / PEAK_DIVISOR
 
 
@@ -87,16 +89,17 @@ def describe_range_test(name: str, test: pd.DataFrame, steps: int) -> str:
     """One sentence on what the rule read from ``test`` (planned for ``steps`` steps) and why it ended where it did."""
     lowest, read = test["smoothed_loss"].idxmin(), near_minimum_point(test)["learning_rate"]
     ending = (" (the loss diverged after it)." if len(test) < steps else "; the loss did not diverge within the range"
-              + (", and was lowest at its top end: a wider range might pick a higher rate."
+              + (", and was lowest at its top end: a wider range might read a higher rate."
                  if lowest == len(test) - 1 else "."))
     return (f"{name}: {len(test)} of {steps} steps; lowest smoothed loss {test['smoothed_loss'].min():.3f} at rate "
-            f"{test['learning_rate'][lowest]:.2g}; first within {NEAR_MINIMUM:.0%} of it at rate {read:.2g}, so the "
-            f"peak rate is {pick_peak_rate(test):.2g}" + ending)
+            f"{test['learning_rate'][lowest]:.2g}; first within {NEAR_MINIMUM:.0%} of it at rate {read:.2g}, so it "
+            f"reads {range_test_rate(test):.2g}" + ending)
 
 
 def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure:
-    """Smoothed training loss against learning rate (both log scale), one line per optimizer, with the picked
-    peak rate (dotted) and the point the rule read (marker: the first rate near the lowest loss) of each. The loss
+    """Smoothed training loss against learning rate (both log scale), one line per optimizer, with its reading
+    (dotted: the rate grid's centre) and the point the rule read it from (marker: the first rate near the lowest
+    loss). The loss
     axis stops at twice the highest starting loss, so a diverging end does not flatten the rest."""
     fig, ax = plt.subplots(figsize=(7, 4))
     lowest = min(test["smoothed_loss"].min() for test in tests.values())
@@ -105,8 +108,8 @@ def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure
         line, = ax.plot(test["learning_rate"], test["smoothed_loss"], label=name)
         read = near_minimum_point(test)
         ax.plot(read["learning_rate"], read["smoothed_loss"], "o", color=line.get_color())
-        peak = pick_peak_rate(test)
-        ax.axvline(peak, color=line.get_color(), linestyle=":", label=f"{name}: picked peak {peak:.2g}")
+        reading = range_test_rate(test)
+        ax.axvline(reading, color=line.get_color(), linestyle=":", label=f"{name}: reading {reading:.2g}")
     ax.set(xscale="log", yscale="log", xlabel="learning rate (log scale)",
            ylabel="smoothed training loss (standardised units, log)", title="Learning-rate range tests")
     ax.set_ylim(0.8 * lowest, 2 * start)

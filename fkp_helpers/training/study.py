@@ -32,6 +32,8 @@ CONVERGENCE_TOLERANCE = 0.02
 """Flat: the validation RMSE moved by less than 2 % of its value over that last fifth."""
 LATE_POINTS = 4
 """Validation measurements inside the last fifth, before the final one: at 80, 85, 90 and 95 % of the steps."""
+FLOOR_MARGIN = 0.02
+"""``near_floor``: a run must beat the mean shape's validation RMSE by at least this share to count as learning."""
 
 
 def initial_model(build: Callable[[], keras.Model], seed: int) -> keras.Model:
@@ -52,23 +54,28 @@ def train_scheduled(
     name: str,
     *,
     progress_every: int = 1,
+    retries: int = DIVERGENCE_RETRIES,
+    save_best: bool = True,
+    validate_late: bool = True,
 ) -> TrainingResult:
     """``train_model`` for exactly ``epochs`` epochs under ``warmup_cosine(peak_rate, all steps)`` (its default
-    warmup and floor, which ``plot_study_curves`` redraws), validating also at ``late_steps`` of the budget.
+    warmup and floor, which ``plot_study_curves`` redraws), validating also at ``late_steps`` of the budget (unless
+    not ``validate_late``) and saving the best epoch's model (unless not ``save_best``).
 
     If the loss turns NaN, the run starts again from the same initial weights at half the peak rate, at most
-    ``DIVERGENCE_RETRIES`` times (the result's ``learning_rate`` is the peak that was used)."""
+    ``retries`` times (the result's ``learning_rate`` is the peak that was used); after that it raises
+    ``FloatingPointError``."""
     initial_weights = model.get_weights()
     total_steps = epochs * len(batches)
-    for halvings in range(DIVERGENCE_RETRIES + 1):
+    for halvings in range(retries + 1):
         schedule = warmup_cosine(peak_rate / 2**halvings, total_steps)
         try:
             return train_model(model, batches, val_data, optimizer_name, run_dir, name, epochs, seed,
                                batch_size=batches.batch_size, learning_rate=schedule, reduce_lr_patience=None,
-                               early_stopping_patience=None, progress_every=progress_every,
-                               validate_at_steps=late_steps(total_steps))
+                               early_stopping_patience=None, progress_every=progress_every, save_best=save_best,
+                               validate_at_steps=late_steps(total_steps) if validate_late else ())
         except FloatingPointError:
-            if halvings == DIVERGENCE_RETRIES:
+            if halvings == retries:
                 raise
             print(f"{name}: diverged at peak rate {peak_rate / 2**halvings:.3g}; starting again at half of it",
                   flush=True)
@@ -106,6 +113,12 @@ def convergence(result: TrainingResult, fraction: float = CONVERGENCE_FRACTION,
 def convergence_table(results: Mapping[str, TrainingResult]) -> pd.DataFrame:
     """``convergence`` of each run, one row per run."""
     return pd.DataFrame({name: convergence(result) for name, result in results.items()}).T
+
+
+def near_floor(values: Mapping[str, float], floor: float, margin: float = FLOOR_MARGIN) -> list[str]:
+    """The runs (names of ``values``, RMSE in px) above ``(1 - margin) * floor``: no better than predicting the mean
+    shape by ``margin``, so they learned next to nothing from the images."""
+    return [name for name, value in values.items() if value > (1 - margin) * floor]
 
 
 def spread_by_group(values: Mapping[str, float], group_of: Mapping[str, str]) -> pd.DataFrame:

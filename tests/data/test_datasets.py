@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import numpy as np
@@ -7,7 +8,8 @@ from fkp_helpers.data import datasets
 from fkp_helpers.data.datasets import (
     cached_arrays, load_series_data, missing_kaggle_files, resolve_data_dir, split_groups,
 )
-from fkp_helpers.data.udacity import convert_udacity
+from fkp_helpers.data.synth import INFO_FILE
+from fkp_helpers.data.udacity import X_OFFSET_KEY, convert_udacity
 from fkp_helpers.data.kaggle_io import KaggleFormatError, read_training
 from fkp_helpers.profiles import get_profile
 
@@ -76,6 +78,13 @@ def test_real_faces_come_after_kaggle_files_and_are_converted_once(tmp_path, mon
     data = load_series_data(folder)
     assert data.source == "real-faces" and "faces and landmarks are real" in data.description
     assert "missing labels follow Kaggle's patterns" in data.description
+    info_path = folder / INFO_FILE
+    info = json.loads(info_path.read_text())
+    info.pop(X_OFFSET_KEY)
+    info_path.write_text(json.dumps(info))
+    with pytest.raises(FileExistsError, match="converted with a landmark x correction of 0.0 px.*delete the folder"):
+        resolve_data_dir(None, get_profile("cpu"), progress=False)
+    assert (folder / "training.zip").stat().st_mtime_ns == stamp, "an outdated conversion is named, never replaced"
 
 
 def test_lookup_asking_for_unknown_images_is_named(tiny_synth_dir, tmp_path):

@@ -29,6 +29,7 @@ from fkp_helpers.data.udacity import (
     decode_grey_image,
     person_groups,
     person_of,
+    stale_conversion,
 )
 
 KAGGLE_LABELS = Path(__file__).resolve().parents[3] / "shared" / "data" / "kaggle-fkp-labels" / "training_keypoints.csv"
@@ -141,14 +142,16 @@ def centroid_x(images: np.ndarray) -> np.ndarray:
     return (columns * np.arange(columns.shape[1])).sum(axis=1) / columns.sum(axis=1)
 
 
-def test_the_landmarks_move_left_only_where_asked_and_the_info_file_says_so(subset, converted, tmp_path):
-    assert json.loads((converted / INFO_FILE).read_text())[X_OFFSET_KEY] == 0.0
-    corrected = convert_udacity(subset, tmp_path / "corrected", x_offset_px=load_x_offset(), progress=False)
-    assert json.loads((corrected / INFO_FILE).read_text())[X_OFFSET_KEY] == load_x_offset() > 0
+def test_the_landmarks_move_left_by_the_measured_offset_and_the_info_file_says_so(subset, converted, tmp_path):
+    assert json.loads((converted / INFO_FILE).read_text())[X_OFFSET_KEY] == load_x_offset() > 0
+    assert stale_conversion(converted) is None
+    uncorrected = convert_udacity(subset, tmp_path / "uncorrected", x_offset_px=0.0, progress=False)
+    assert json.loads((uncorrected / INFO_FILE).read_text())[X_OFFSET_KEY] == 0.0
+    assert f"{uncorrected} was converted with a landmark x correction of 0.0 px" in stale_conversion(uncorrected)
     # The same pose is drawn for each face, so its keypoints land at about the same frame positions, and the image
     # moves right under them, by the offset times the face's frame scale; its brightness centroid moves less (the
     # frame's edges stay put).
-    ours, theirs = read_training(corrected / "training.zip"), read_training(converted / "training.zip")
+    ours, theirs = read_training(converted / "training.zip"), read_training(uncorrected / "training.zip")
     np.testing.assert_allclose(ours.keypoints, theirs.keypoints, atol=0.5)
     shift = centroid_x(ours.images) - centroid_x(theirs.images)
     assert np.median(shift) > 0.2, "about 0.4 px measured on these faces; 0 if the landmarks did not move"

@@ -14,7 +14,7 @@ from fkp_helpers.training.range_test import (
     PEAK_DIVISOR,
     describe_range_test,
     lr_range_test,
-    pick_peak_rate,
+    range_test_rate,
     plot_range_tests,
 )
 from fkp_helpers.training.study import (
@@ -41,24 +41,24 @@ def test_a_range_test_grows_the_rate_exponentially_and_stops_when_the_loss_diver
     pd.testing.assert_frame_equal(test, again)
 
 
-def test_the_peak_rate_is_a_tenth_of_the_rate_of_the_lowest_smoothed_loss_when_nothing_else_is_near_it():
+def test_the_reading_is_a_tenth_of_the_rate_of_the_lowest_smoothed_loss_when_nothing_else_is_near_it():
     test = pd.DataFrame({"learning_rate": [1e-3, 1e-2, 1e-1, 1.0], "smoothed_loss": [1.0, 0.5, 0.2, np.inf]})
-    assert pick_peak_rate(test) == pytest.approx(1e-1 / PEAK_DIVISOR)
+    assert range_test_rate(test) == pytest.approx(1e-1 / PEAK_DIVISOR)
     with pytest.raises(ValueError, match="no finite loss"):
-        pick_peak_rate(test.iloc[3:])
+        range_test_rate(test.iloc[3:])
     assert describe_range_test("SGD", test.iloc[:3], steps=4) == (
-        "SGD: 3 of 4 steps; lowest smoothed loss 0.200 at rate 0.1; first within 2% of it at rate 0.1, so the peak "
-        "rate is 0.01 (the loss diverged after it).")
+        "SGD: 3 of 4 steps; lowest smoothed loss 0.200 at rate 0.1; first within 2% of it at rate 0.1, so it reads "
+        "0.01 (the loss diverged after it).")
 
 
-def test_a_flat_stretch_past_the_minimum_does_not_move_the_peak_rate():
+def test_a_flat_stretch_past_the_minimum_does_not_move_the_reading():
     """The AVX2 case: a loss that stays flat for a decade past its first low point and ties it there."""
     rates = np.logspace(-3, 0, 7)
     flat = 0.2 * (1 + NEAR_MINIMUM / 2)
     test = pd.DataFrame({"learning_rate": rates, "smoothed_loss": [1.0, 0.6, 0.3, flat, flat, flat, 0.2]})
-    assert pick_peak_rate(test) == pytest.approx(rates[3] / PEAK_DIVISOR)
+    assert range_test_rate(test) == pytest.approx(rates[3] / PEAK_DIVISOR)
     assert describe_range_test("SGD", test, steps=7).endswith(
-        "did not diverge within the range, and was lowest at its top end: a wider range might pick a higher rate.")
+        "did not diverge within the range, and was lowest at its top end: a wider range might read a higher rate.")
     figure = plot_range_tests({"SGD": test.iloc[:3], "Adam": test.iloc[:3]})
     assert figure.axes[0].get_xscale() == "log" and figure.axes[0].get_xlabel()
     assert figure.axes[0].yaxis.get_minor_formatter()(0.6, 0) == "0.6", "plain tick labels, not 6 x 10^-1"

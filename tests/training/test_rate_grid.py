@@ -1,0 +1,75 @@
+"""Tests for fkp_helpers.training.rate_grid: the trial rates, the trials themselves, the rule that picks from them."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fkp_helpers.training.batches import ArrayBatches
+from fkp_helpers.training.losses import MONITOR
+from fkp_helpers.training.models import copy_model
+from fkp_helpers.training.rate_grid import (
+    GRID_FACTORS,
+    describe_rate_trials,
+    pick_grid_rate,
+    plot_rate_trials,
+    rate_grid,
+    rate_trials,
+)
+from fkp_helpers.training.study import near_floor
+
+
+def test_the_grid_spans_half_a_decade_either_side_of_the_reading():
+    assert rate_grid(0.01) == pytest.approx([0.01 / 10 ** 0.5, 0.01, 0.01 * 10 ** 0.5])
+    assert len(rate_grid(1e-3)) == len(GRID_FACTORS)
+    with pytest.raises(ValueError, match="positive rate"):
+        rate_grid(0.0)
+
+
+def trials_of(scores):
+    rates = [1e-3, 3e-3, 1e-2][:len(scores)]
+    return pd.DataFrame({"optimizer": "adam", "learning_rate": rates, "val_rmse_px": scores,
+                         "diverged": [not np.isfinite(s) for s in scores]})
+
+
+def test_the_rule_picks_the_lowest_final_validation_rmse_and_never_a_diverged_trial():
+    assert pick_grid_rate(trials_of([3.4, 3.2, np.inf])) == 3e-3
+    assert pick_grid_rate(trials_of([np.inf, np.nan, 3.7])) == 1e-2
+    assert pick_grid_rate(trials_of([np.inf, np.nan])) == pytest.approx(1e-3 / 10 ** 0.5)
+    assert describe_rate_trials("SGD", trials_of([np.inf, np.nan]), 3.688) == (
+        "SGD: 0.001: diverged; 0.003: diverged; picked 0.00032 (every trial diverged: half a decade below the lowest) "
+        "(the mean shape scores 3.688 px on the same faces).")
+    assert describe_rate_trials("Adam", trials_of([3.4, 3.2, np.inf]), 3.688) == (
+        "Adam: 0.001: 3.400 px; 0.003: 3.200 px; 0.01: diverged; picked 0.003 (the mean shape scores 3.688 px on "
+        "the same faces).")
+
+
+def test_the_trial_figure_marks_the_pick_the_diverged_trials_and_the_mean_shape():
+    figure = plot_rate_trials({"SGD": trials_of([3.3, 3.2, 3.25]), "Adam": trials_of([3.4, 3.2, np.inf]),
+                               "none": trials_of([np.inf, np.inf])}, 3.688)
+    ax = figure.axes[0]
+    labels = ax.get_legend_handles_labels()[1]
+    assert "Adam: diverged" in labels and "SGD: picked 0.003" in labels and "mean shape (3.688 px)" in labels
+    assert "none: diverged" in labels and not any(label.startswith("none: picked") for label in labels)
+    assert ax.get_xscale() == "log" and ax.get_ylabel()
+
+
+def test_runs_that_do_not_beat_the_mean_shape_by_the_margin_are_named():
+    assert near_floor({"a": 3.0, "b": 3.66, "c": 3.70}, floor=3.688) == ["b", "c"]
+    assert near_floor({"a": 3.0}, floor=3.688) == []
+
+
+def test_trials_start_from_the_same_weights_see_the_same_batches_and_score_a_diverged_rate_as_infinite(
+        data, initial_model, tmp_path):
+    train, val = data
+    batches = ArrayBatches(*train, batch_size=8, shuffle=True, seed=0)
+    build = lambda: copy_model(initial_model)  # noqa: E731
+    trials = rate_trials(build, batches, val, "sgd", [1e-3, 1e30], epochs=1, seed=0, run_dir=tmp_path)
+    assert list(trials["learning_rate"]) == [1e-3, 1e30] and list(trials["diverged"]) == [False, True]
+    assert np.isfinite(trials["val_rmse_px"][0]) and trials["val_rmse_px"][1] == np.inf
+    assert not list(tmp_path.glob("models/*.keras")), "a trial saves no model"
+    again = rate_trials(build, batches, val, "sgd", [1e-3], epochs=1, seed=0, run_dir=tmp_path / "again")
+    assert again["val_rmse_px"][0] == trials["val_rmse_px"][0], "the same weights, batches and seed"
+    history = pd.read_csv(tmp_path / "histories" / "rate_trial_sgd_0.csv")
+    assert history[MONITOR].iloc[-1] == pytest.approx(trials["val_rmse_px"][0])
+    assert not (tmp_path / "histories" / "rate_trial_sgd_0.late.csv").exists(), "no validation inside the epoch"
