@@ -23,8 +23,6 @@ class Profile:
     """Seeds (initial weights, data order, augmentation) per optimizer in the study."""
     range_test_steps: int
     """Steps of each optimizer's learning-rate range test."""
-    rate_trial_epochs: int = 1
-    """Epochs of each rate trial (``rate_grid.py``: three trials per optimizer around its range test's reading)."""
     max_train_images: int | None = None
     """Cap on training rows used for fitting (None: all); the validation split is never capped."""
     val_fraction: float = 0.2
@@ -62,7 +60,7 @@ PROFILES: dict[str, Profile] = {
             name="full",
             description="real Kaggle data on a GPU, epochs as in the literature",
             synth_train=7049, synth_test=1783, epochs=60, baseline_epochs=100, batch_size=64, seeds=5,
-            range_test_steps=300, rate_trial_epochs=3, mixed_precision=None,
+            range_test_steps=300, mixed_precision=None,
         ),
     )
 }

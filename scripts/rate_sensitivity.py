@@ -1,5 +1,6 @@
 """How much the optimizer study's answer depends on the picked peak rates: notebook 03's VGG runs again at multiples
-of the peak each range test picked, for both optimizers, the same seeds, data, split and schedule.
+of the peak each optimizer's rate trials picked (in runs before the trials: its range test), for both optimizers, the
+same seeds, data, split and schedule.
 
 Run after a main run: ``python scripts/rate_sensitivity.py runs/cpu-... [--factors 0.333 3] [--seeds 0 1]``
 (8 runs by default: 19 minutes on a 2-core AVX-512 machine with the cpu profile). It reads what the run used: the

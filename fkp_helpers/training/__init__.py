@@ -8,7 +8,7 @@ import_tensorflow_quietly()
 
 from fkp_helpers.training.batches import ArrayBatches
 from fkp_helpers.training.callbacks import BestModelCheckpoint, EpochBackup, EpochLogger, ProgressPrinter
-from fkp_helpers.training.loop import TrainingResult, compile_model, read_history, train_model
+from fkp_helpers.training.loop import TrainingResult, compile_model, copy_run, read_history, train_model
 from fkp_helpers.training.losses import (
     MONITOR,
     PLATEAU_MONITOR,
@@ -65,6 +65,8 @@ from fkp_helpers.training.range_test import (
 )
 from fkp_helpers.training.rate_grid import (
     GRID_FACTORS,
+    RateTrials,
+    adopt_trial,
     describe_rate_trials,
     pick_grid_rate,
     plot_rate_trials,

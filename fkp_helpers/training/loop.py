@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -285,6 +285,21 @@ def _run_settings(model: keras.Model, optimizer_name: str, learning_rate: Any, e
             "learning_rate": learning_rate, "epochs": int(epochs), "seed": int(seed), "batch_size": int(batch_size),
             "train_images": _train_image_count(train_data, batch_size), "save_best": bool(save_best),
             "validate_at_steps": sorted(int(step) for step in validate_at_steps)}
+
+
+def copy_run(result: TrainingResult, name: str) -> TrainingResult:
+    """A finished run's files (model, history, late validation, finished-settings record) copied under ``name`` in
+    the same run folder, overwriting an earlier copy; the result, renamed, points at the copies."""
+    def copied(path: Path | None) -> Path | None:
+        if path is None or not path.is_file():
+            return None
+        target = path.with_name(name + path.name[len(result.name):])
+        write_atomically(target, path.read_bytes())
+        return target
+
+    model_path, _ = copied(result.model_path), copied(_late_path(result.history_path))
+    history_path, _ = copied(result.history_path), copied(_done_path(result.history_path))  # the record last
+    return replace(result, name=name, model_path=model_path, history_path=history_path)
 
 
 def _keep_finished_epochs(path: Path, resume_epoch: int) -> pd.DataFrame:

@@ -55,12 +55,9 @@ def train_scheduled(
     *,
     progress_every: int = 1,
     retries: int = DIVERGENCE_RETRIES,
-    save_best: bool = True,
-    validate_late: bool = True,
 ) -> TrainingResult:
     """``train_model`` for exactly ``epochs`` epochs under ``warmup_cosine(peak_rate, all steps)`` (its default
-    warmup and floor, which ``plot_study_curves`` redraws), validating also at ``late_steps`` of the budget (unless
-    not ``validate_late``) and saving the best epoch's model (unless not ``save_best``).
+    warmup and floor, which ``plot_study_curves`` redraws), validating also at ``late_steps`` of the budget.
 
     If the loss turns NaN, the run starts again from the same initial weights at half the peak rate, at most
     ``retries`` times (the result's ``learning_rate`` is the peak that was used); after that it raises
@@ -72,8 +69,8 @@ def train_scheduled(
         try:
             return train_model(model, batches, val_data, optimizer_name, run_dir, name, epochs, seed,
                                batch_size=batches.batch_size, learning_rate=schedule, reduce_lr_patience=None,
-                               early_stopping_patience=None, progress_every=progress_every, save_best=save_best,
-                               validate_at_steps=late_steps(total_steps) if validate_late else ())
+                               early_stopping_patience=None, progress_every=progress_every,
+                               validate_at_steps=late_steps(total_steps))
         except FloatingPointError:
             if halvings == retries:
                 raise

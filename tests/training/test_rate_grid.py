@@ -1,4 +1,4 @@
-"""Tests for fkp_helpers.training.rate_grid: the trial rates, the trials themselves, the rule that picks from them."""
+"""Tests for fkp_helpers.training.rate_grid: the trial rates, the trials, the rule that picks, the adopted run."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +10,7 @@ from fkp_helpers.training.losses import MONITOR
 from fkp_helpers.training.models import copy_model
 from fkp_helpers.training.rate_grid import (
     GRID_FACTORS,
+    adopt_trial,
     describe_rate_trials,
     pick_grid_rate,
     plot_rate_trials,
@@ -19,15 +20,15 @@ from fkp_helpers.training.rate_grid import (
 from fkp_helpers.training.study import near_floor
 
 
-def test_the_grid_spans_half_a_decade_either_side_of_the_reading():
-    assert rate_grid(0.01) == pytest.approx([0.01 / 10 ** 0.5, 0.01, 0.01 * 10 ** 0.5])
+def test_the_grid_is_the_reading_and_half_a_decade_below_it():
+    assert rate_grid(0.01) == pytest.approx([0.01 / 10 ** 0.5, 0.01])
     assert len(rate_grid(1e-3)) == len(GRID_FACTORS)
     with pytest.raises(ValueError, match="positive rate"):
         rate_grid(0.0)
 
 
 def trials_of(scores):
-    rates = [1e-3, 3e-3, 1e-2][:len(scores)]
+    rates = [1e-3, 3e-3, 1e-2][:len(scores)]  # more than the grid's two: the rule reads any number of trials
     return pd.DataFrame({"optimizer": "adam", "learning_rate": rates, "val_rmse_px": scores,
                          "diverged": [not np.isfinite(s) for s in scores]})
 
@@ -59,17 +60,26 @@ def test_runs_that_do_not_beat_the_mean_shape_by_the_margin_are_named():
     assert near_floor({"a": 3.0}, floor=3.688) == []
 
 
-def test_trials_start_from_the_same_weights_see_the_same_batches_and_score_a_diverged_rate_as_infinite(
+def test_trials_start_from_the_same_weights_score_a_diverged_rate_as_infinite_and_the_pick_is_adopted(
         data, initial_model, tmp_path):
     train, val = data
     batches = ArrayBatches(*train, batch_size=8, shuffle=True, seed=0)
     build = lambda: copy_model(initial_model)  # noqa: E731
-    trials = rate_trials(build, batches, val, "sgd", [1e-3, 1e30], epochs=1, seed=0, run_dir=tmp_path)
-    assert list(trials["learning_rate"]) == [1e-3, 1e30] and list(trials["diverged"]) == [False, True]
-    assert np.isfinite(trials["val_rmse_px"][0]) and trials["val_rmse_px"][1] == np.inf
-    assert not list(tmp_path.glob("models/*.keras")), "a trial saves no model"
-    again = rate_trials(build, batches, val, "sgd", [1e-3], epochs=1, seed=0, run_dir=tmp_path / "again")
-    assert again["val_rmse_px"][0] == trials["val_rmse_px"][0], "the same weights, batches and seed"
-    history = pd.read_csv(tmp_path / "histories" / "rate_trial_sgd_0.csv")
-    assert history[MONITOR].iloc[-1] == pytest.approx(trials["val_rmse_px"][0])
-    assert not (tmp_path / "histories" / "rate_trial_sgd_0.late.csv").exists(), "no validation inside the epoch"
+    trials = rate_trials(build, batches, val, "sgd", [1e-3, 1e30], epochs=2, seed=0, run_dir=tmp_path, name="vgg")
+    table = trials.table
+    assert list(table["learning_rate"]) == [1e-3, 1e30] and list(table["diverged"]) == [False, True]
+    assert table["val_rmse_px"][0] == trials.runs[1e-3].best_val_rmse_px and table["val_rmse_px"][1] == np.inf
+    assert list(trials.runs) == [1e-3], "no run for the diverged rate, and no restart at half of it"
+    again = rate_trials(build, batches, val, "sgd", [1e-3], epochs=2, seed=0, run_dir=tmp_path / "again", name="vgg")
+    assert again.table["val_rmse_px"][0] == table["val_rmse_px"][0], "the same weights, batches and seed"
+
+    adopted = adopt_trial(trials, pick_grid_rate(table), "vgg_sgd_s0")
+    assert adopted.name == "vgg_sgd_s0" and adopted.best_val_rmse_px == table["val_rmse_px"][0]
+    for trial_file, study_file in (("models/vgg_trial0.keras", "models/vgg_sgd_s0.keras"),
+                                   ("histories/vgg_trial0.csv", "histories/vgg_sgd_s0.csv"),
+                                   ("histories/vgg_trial0.late.csv", "histories/vgg_sgd_s0.late.csv"),
+                                   ("histories/vgg_trial0.done.json", "histories/vgg_sgd_s0.done.json")):
+        assert (tmp_path / study_file).read_bytes() == (tmp_path / trial_file).read_bytes(), study_file
+    assert adopted.model_path == tmp_path / "models" / "vgg_sgd_s0.keras"
+    assert pd.read_csv(adopted.history_path)[MONITOR].min() == pytest.approx(adopted.best_val_rmse_px)
+    assert adopt_trial(trials, 1e30, "vgg_sgd_s0") is None, "no finished trial at that rate: the study trains it"
