@@ -53,6 +53,8 @@ def test_the_trial_figure_marks_the_pick_the_diverged_trials_and_the_mean_shape(
     assert "Adam: diverged" in labels and "SGD: picked 0.003" in labels and "mean shape (3.688 px)" in labels
     assert "none: diverged" in labels and not any(label.startswith("none: picked") for label in labels)
     assert ax.get_xscale() == "log" and ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.001", "0.003", "0.01"], "one label per trial rate"
+    assert ax.xaxis.get_minor_formatter()(0.002, 0) == "", "no minor labels to crowd them"
 
 
 def test_runs_that_do_not_beat_the_mean_shape_by_the_margin_are_named():
