@@ -297,8 +297,10 @@ def copy_run(result: TrainingResult, name: str) -> TrainingResult:
         write_atomically(target, path.read_bytes())
         return target
 
-    model_path, _ = copied(result.model_path), copied(_late_path(result.history_path))
-    history_path, _ = copied(result.history_path), copied(_done_path(result.history_path))  # the record last
+    model_path = copied(result.model_path)
+    copied(_late_path(result.history_path))
+    history_path = copied(result.history_path)
+    copied(_done_path(result.history_path))  # the finished-settings record last: it marks the copy complete
     return replace(result, name=name, model_path=model_path, history_path=history_path)
 
 
