@@ -3,12 +3,13 @@
 Each optimizer gets the same effort: the same initial weights, the same batches, the same number of steps over the
 same number of decades of learning rate. The rule that reads a test is fixed before the study's runs
 (``range_test_rate``): a tenth of the lowest rate at which the smoothed training loss came within 2 % of its minimum.
-That reading is the centre of each optimizer's rate grid (``rate_grid.py``), whose trials pick the peak rate.
+The reading and half a decade below it are each optimizer's trial rates (``rate_grid.py``), whose trials pick the
+peak rate.
 
-The reading rule was revised once. It used to take a tenth of the rate at the minimum itself. With oneDNN's AVX2 kernels instead
-of AVX-512 ones, the SGD test's loss stayed flat for a decade past the minimum of the AVX-512 run, a three-decimal tie
-moved the minimum there, and the rule picked a ten times higher rate, which diverged. The first rate near the minimum
-is the same on both kinds of kernel (README, "What it shows").
+The reading rule was revised once. It used to take a tenth of the rate at the minimum itself. With oneDNN's AVX2
+kernels instead of AVX-512 ones, the SGD test's loss stayed flat for a decade past the minimum of the AVX-512 run, a
+three-decimal tie moved the minimum there, and the rule picked a ten times higher rate, which diverged. The first
+rate near the minimum is the same on both kinds of kernel (README, "The protocol was revised twice").
 """
 from __future__ import annotations
 
@@ -98,7 +99,7 @@ def describe_range_test(name: str, test: pd.DataFrame, steps: int) -> str:
 
 def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure:
     """Smoothed training loss against learning rate (both log scale), one line per optimizer, with its reading
-    (dotted: the rate grid's centre) and the point the rule read it from (marker: the first rate near the lowest
+    (dotted: the highest trial rate) and the point the rule read it from (marker: the first rate near the lowest
     loss). The loss
     axis stops at twice the highest starting loss, so a diverging end does not flatten the rest."""
     fig, ax = plt.subplots(figsize=(7, 4))

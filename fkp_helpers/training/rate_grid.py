@@ -2,7 +2,7 @@
 
 A range test reads a rate from where the training loss is lowest before it diverges, so its reading hangs on the
 step at which one batch blows up: two tests that agreed within 0.5 % for 45 of 50 steps read Adam rates 3.2 times
-apart, and at the higher one Adam learned nothing (README, "The landmarks' horizontal offset"). The trials settle the
+apart, and at the higher one Adam learned nothing (README, "The protocol was revised twice"). The trials settle the
 rate by what the study measures: each optimizer trains one run of the study's full budget at each rate of
 ``rate_grid`` (its reading and half a decade below), from the first seed's initial weights, on its batches, under the
 study's schedule; the rate whose run reaches the lowest validation RMSE is the peak (``pick_grid_rate``; where every
@@ -46,11 +46,11 @@ class RateTrials:
     runs: dict[float, TrainingResult]
 
 
-def rate_grid(centre: float, factors: tuple[float, ...] = GRID_FACTORS) -> list[float]:
-    """The trial rates around ``centre``, lowest first."""
-    if centre <= 0:
-        raise ValueError(f"the grid's centre must be a positive rate, got {centre}")
-    return sorted(centre * factor for factor in factors)
+def rate_grid(reading: float, factors: tuple[float, ...] = GRID_FACTORS) -> list[float]:
+    """The trial rates for a range test's ``reading``, lowest first."""
+    if reading <= 0:
+        raise ValueError(f"a range test's reading must be a positive rate, got {reading}")
+    return sorted(reading * factor for factor in factors)
 
 
 def rate_trials(
