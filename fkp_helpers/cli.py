@@ -119,7 +119,6 @@ def predict_command(args: argparse.Namespace) -> int:
 def real_faces_command(args: argparse.Namespace) -> int:
     """``convert-udacity SRC OUT``, or ``faces``: find (or download) a Udacity source, convert it once."""
     from fkp_helpers.data.datasets import REAL_FACES_DIR, UDACITY_FOLDER, UDACITY_ZIP_PATH, udacity_source
-    from fkp_helpers.data.synth import INFO_FILE
     from fkp_helpers.data.udacity import convert_udacity, stale_conversion
     from fkp_helpers.data.udacity_download import download_udacity, manual_faces_instructions
 
@@ -128,7 +127,7 @@ def real_faces_command(args: argparse.Namespace) -> int:
         print(f"wrote the real faces in Kaggle's format to {args.out}")
         return 0
     if REAL_FACES_DIR.exists():
-        stale = stale_conversion(REAL_FACES_DIR) if (REAL_FACES_DIR / INFO_FILE).is_file() else None
+        stale = stale_conversion(REAL_FACES_DIR)
         print(stale or f"{REAL_FACES_DIR} already holds converted real faces; `make run` uses them")
         return 1 if stale else 0
     source = udacity_source() or (UDACITY_ZIP_PATH if download_udacity(UDACITY_ZIP_PATH) else None)

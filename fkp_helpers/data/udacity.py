@@ -228,8 +228,11 @@ def landmarks_outside_image(faces: UdacityFaces) -> np.ndarray:
 
 def stale_conversion(folder: str | os.PathLike) -> str | None:
     """Why a converted real-face folder does not match this version's conversion (its landmark correction differs
-    from the measured offset), or None when it matches or is no conversion of real faces."""
-    info = json.loads((Path(folder) / INFO_FILE).read_text())
+    from the measured offset), or None when it matches, has no info file, or is no conversion of real faces."""
+    info_path = Path(folder) / INFO_FILE
+    if not info_path.is_file():
+        return None
+    info = json.loads(info_path.read_text())
     if info.get("generator") != GENERATOR or info.get(X_OFFSET_KEY) == load_x_offset():
         return None
     return (f"{folder} was converted with a landmark x correction of {info.get(X_OFFSET_KEY, 0.0)} px, and this "

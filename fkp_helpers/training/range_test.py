@@ -100,8 +100,7 @@ def describe_range_test(name: str, test: pd.DataFrame, steps: int) -> str:
 def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure:
     """Smoothed training loss against learning rate (both log scale), one line per optimizer, with its reading
     (dotted: the highest trial rate) and the point the rule read it from (marker: the first rate near the lowest
-    loss). The loss
-    axis stops at twice the highest starting loss, so a diverging end does not flatten the rest."""
+    loss). The loss axis stops at twice the highest starting loss, so a diverging end does not flatten the rest."""
     fig, ax = plt.subplots(figsize=(7, 4))
     lowest = min(test["smoothed_loss"].min() for test in tests.values())
     start = max(test["smoothed_loss"].iloc[0] for test in tests.values())

@@ -33,8 +33,8 @@ GRID_FACTORS = (10 ** -0.5, 1.0)
 """The trial rates, as multiples of the range test's reading: half a decade below it, and the reading itself. The
 reading sits a decade below where the test's loss was lowest, near divergence, so the risk it carries is a rate too
 high; the grid looks below it, not above."""
-BELOW_GRID = 10 ** -0.5
-"""``pick_grid_rate`` where every trial diverged: half a decade below the lowest trial rate."""
+BELOW_GRID = GRID_FACTORS[0]
+"""``pick_grid_rate`` where every trial diverged: one grid step (half a decade) below the lowest trial rate."""
 
 
 @dataclass

@@ -148,6 +148,7 @@ def test_the_landmarks_move_left_by_the_measured_offset_and_the_info_file_says_s
     uncorrected = convert_udacity(subset, tmp_path / "uncorrected", x_offset_px=0.0, progress=False)
     assert json.loads((uncorrected / INFO_FILE).read_text())[X_OFFSET_KEY] == 0.0
     assert f"{uncorrected} was converted with a landmark x correction of 0.0 px" in stale_conversion(uncorrected)
+    assert stale_conversion(tmp_path / "no-such-conversion") is None, "no info file: nothing to call stale"
     # The same pose is drawn for each face, so its keypoints land at about the same frame positions, and the image
     # moves right under them, by the offset times the face's frame scale; its brightness centroid moves less (the
     # frame's edges stay put).
