@@ -8,6 +8,7 @@ so those rows run in subprocesses. Timings on shared VMs move by +-30-50% betwee
     python benchmarks/bench_training.py --only batch    # batch sizes 32/64/128 only
     python benchmarks/bench_training.py --only batch input --steps 4
     python benchmarks/bench_training.py --only feeding  # fit's input paths over 3 epochs, ~3 minutes
+    python benchmarks/bench_training.py --only pair     # one 2-thread run against two 1-thread runs side by side
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-EXPERIMENTS = ("batch", "input", "feeding", "jit", "bf16", "threads", "small", "predict")
+EXPERIMENTS = ("batch", "input", "feeding", "jit", "bf16", "threads", "pair", "small", "predict")
 
 
 def cpuinfo_field(name: str) -> str:
@@ -186,19 +187,33 @@ def run_child(args: argparse.Namespace) -> None:
     intra, inter = (int(v) for v in args.threads.split("/"))
     tf.config.threading.set_intra_op_parallelism_threads(intra)
     tf.config.threading.set_inter_op_parallelism_threads(inter)
-    row = measure("vgg", 64, "numpy", False, args.warmup, args.steps)
+    row = measure("vgg", args.batch, "numpy", False, args.warmup, args.steps)
     row["threads"] = args.threads
     print("RESULT " + json.dumps(row), flush=True)
 
 
-def threads_rows(args: argparse.Namespace) -> list[dict]:
-    rows = []
-    for setting in ("1/1", "2/2", "4/2"):
-        command = [sys.executable, __file__, "--child", "--threads", setting, "--warmup", str(args.warmup),
-                   "--steps", str(args.steps)]
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        rows += [json.loads(line[7:]) for line in output.splitlines() if line.startswith("RESULT ")]
-    return rows
+def child_rows(args: argparse.Namespace, settings: tuple[str, ...], batch: int = 64, steps: int | None = None,
+               together: bool = False) -> list[dict]:
+    """Rows measured by one child process per thread setting, one after another or (``together``) all at once."""
+    commands = [[sys.executable, __file__, "--child", "--threads", setting, "--warmup", str(args.warmup),
+                 "--steps", str(steps or args.steps), "--batch", str(batch)] for setting in settings]
+    if together:
+        children = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for command in commands]
+        outputs = [child.communicate()[0] for child in children]
+    else:
+        outputs = [subprocess.run(command, capture_output=True, text=True, check=True).stdout for command in commands]
+    return [json.loads(line[7:]) for output in outputs for line in output.splitlines() if line.startswith("RESULT ")]
+
+
+def pair_rows(args: argparse.Namespace) -> list[dict]:
+    """One training process with 2 threads against two single-threaded ones at the same time (batch 32, as in
+    notebook 03): whether two runs side by side train more images/s in all than one run using both cores."""
+    steps = 4 * args.steps
+    solo = child_rows(args, ("2/2",), batch=32, steps=steps)
+    pair = child_rows(args, ("1/1", "1/1"), batch=32, steps=steps, together=True)
+    total = dict(pair[0], threads="2x1/1", images_per_s=sum(row["images_per_s"] for row in pair),
+                 gflops=sum(row["gflops"] for row in pair))
+    return solo + [dict(row, threads="1/1 of 2") for row in pair] + [total]
 
 
 def main() -> None:
@@ -208,6 +223,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8, help="batches timed")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--threads", default="0/0", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=64, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return run_child(args)
@@ -242,7 +258,10 @@ def main() -> None:
     if "bf16" in args.only:
         add(measure("vgg", 64, "numpy", False, args.warmup, args.steps, mixed_precision=True))
     if "threads" in args.only:
-        for row in threads_rows(args):
+        for row in child_rows(args, ("1/1", "2/2", "4/2")):
+            add(row)
+    if "pair" in args.only:
+        for row in pair_rows(args):
             add(row)
     if "small" in args.only:
         add(measure("small", 64, "numpy", False, args.warmup, 4 * args.steps))

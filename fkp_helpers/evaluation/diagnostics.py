@@ -299,6 +299,16 @@ def error_by_group(
     return pd.DataFrame(rows, columns=columns).set_index(["group", "model"])
 
 
+def describe_group_pair(table: pd.DataFrame, group: str, first: str, second: str) -> str:
+    """``group: first a px (+-x), second b px (+-y) (b - a px for second); the 95 % intervals overlap`` (or do not),
+    read off an :func:`error_by_group` table. Overlapping intervals do not show that the models differ."""
+    a, b = table.loc[(group, first)], table.loc[(group, second)]
+    overlap = abs(b["rmse_px"] - a["rmse_px"]) <= a["ci95_px"] + b["ci95_px"]
+    return (f"{group}: {first} {a['rmse_px']:.3f} px (+-{a['ci95_px']:.3f}), {second} {b['rmse_px']:.3f} px "
+            f"(+-{b['ci95_px']:.3f}) ({b['rmse_px'] - a['rmse_px']:+.3f} px for {second}); the 95 % intervals "
+            + ("overlap." if overlap else "do not overlap."))
+
+
 def error_by_group_figure(
     table: pd.DataFrame, group_label: str = "group of faces", title: str = "Error by group of faces"
 ) -> matplotlib.figure.Figure:

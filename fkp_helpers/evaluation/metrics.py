@@ -226,6 +226,16 @@ def per_keypoint_pck(predicted: np.ndarray, truth: np.ndarray, radius_px: float)
     return np.array([_mean_or_nan(column[~np.isnan(column)] <= radius_px) for column in distances.T])
 
 
+def per_keypoint_failures(predicted: np.ndarray, truth: np.ndarray, radius_px: float) -> pd.DataFrame:
+    """:func:`per_keypoint_errors` plus each keypoint's ``failure_rate`` (the share of its labelled rows predicted more
+    than ``radius_px`` away) and that share's binomial standard error ``failure_rate_se``, most failing first."""
+    report = per_keypoint_errors(predicted, truth)
+    rate = 1 - per_keypoint_pck(predicted, truth, radius_px)
+    report["failure_rate"] = rate
+    report["failure_rate_se"] = np.sqrt(rate * (1 - rate) / report["n_labelled"].replace(0, np.nan))
+    return report.sort_values("failure_rate", ascending=False)
+
+
 def nme_iod(predicted: np.ndarray, truth: np.ndarray) -> float:
     """Normalised mean error: mean over labelled keypoints of distance / true inter-pupil distance.
 

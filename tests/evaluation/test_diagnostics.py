@@ -206,6 +206,15 @@ def test_error_by_group_without_names_and_with_an_empty_group(truth, rng):
         diagnostics.error_by_group({"m": predicted}, truth, groups[:10])
 
 
+def test_describe_group_pair_says_whether_the_intervals_overlap():
+    table = pd.DataFrame({"rmse_px": [2.64, 2.649, 2.5, 2.2], "ci95_px": [0.165, 0.18, 0.1, 0.1]},
+                         index=pd.MultiIndex.from_product([["a", "b"], ["masked", "dropna"]], names=["group", "model"]))
+    assert diagnostics.describe_group_pair(table, "a", "masked", "dropna") == (
+        "a: masked 2.640 px (+-0.165), dropna 2.649 px (+-0.180) (+0.009 px for dropna); the 95 % intervals overlap.")
+    assert diagnostics.describe_group_pair(table, "b", "masked", "dropna").endswith(
+        "(-0.300 px for dropna); the 95 % intervals do not overlap.")
+
+
 def test_rmse_and_se_weights_faces_by_their_labelled_points():
     squared = np.array([[1.0, 3.0, np.nan], [4.0, np.nan, np.nan], [np.nan] * 3])
     rmse, se = metrics.rmse_and_se(squared)

@@ -189,6 +189,21 @@ def test_per_keypoint_pck_by_hand():
     assert np.isnan(per[keypoint_index("mouth_right_corner")])
 
 
+def test_per_keypoint_failures_rate_and_binomial_error():
+    predicted, truth = tiny_case()  # distances: left eye 5, right eye 0, mouth left 1, nose 2
+    predicted, truth = np.vstack([predicted, predicted]), np.vstack([truth, truth])
+    predicted[2, LE] = truth[2, LE]  # the copy's left eye is exact: 1 of its 2 labelled rows fails at radius 2
+    report = metrics.per_keypoint_failures(predicted, truth, 2)
+    assert report.index[0] == "left_eye_center"
+    assert report.loc["left_eye_center", "failure_rate"] == pytest.approx(0.5)
+    assert report.loc["left_eye_center", "failure_rate_se"] == pytest.approx(math.sqrt(0.5 * 0.5 / 2))
+    assert report.loc["nose_tip", "failure_rate"] == 0 and report.loc["nose_tip", "failure_rate_se"] == 0
+    never = report.loc["mouth_right_corner"]
+    assert never["n_labelled"] == 0 and np.isnan(never["failure_rate"]) and np.isnan(never["failure_rate_se"])
+    assert report.loc["left_eye_center", "rmse_px"] == metrics.per_keypoint_errors(predicted, truth).loc[
+        "left_eye_center", "rmse_px"]
+
+
 def test_error_by_bins():
     covariate = np.array([5.0, 1.0, 3.0, np.nan, 2.0, 4.0, 6.0])
     errors = np.array([50.0, 10.0, 30.0, 99.0, 20.0, 40.0, np.nan])
