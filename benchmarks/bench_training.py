@@ -200,6 +200,9 @@ def child_rows(args: argparse.Namespace, settings: tuple[str, ...], batch: int =
     if together:
         children = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for command in commands]
         outputs = [child.communicate()[0] for child in children]
+        for child, command in zip(children, commands):
+            if child.returncode:
+                raise subprocess.CalledProcessError(child.returncode, command)
     else:
         outputs = [subprocess.run(command, capture_output=True, text=True, check=True).stdout for command in commands]
     return [json.loads(line[7:]) for output in outputs for line in output.splitlines() if line.startswith("RESULT ")]
