@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
+
+from fkp_helpers.tensorflow_setup import uses_tensorflow
 
 PREFETCH_BATCHES = 2
 """Batches ``prefetched`` prepares ahead of the one training: enough to hide preparing (augmenting) one."""
@@ -40,9 +41,10 @@ class ArrayBatches(keras.utils.PyDataset):
         return self.x[rows], self.y[rows]
 
 
-def prefetched(batches: keras.utils.PyDataset, buffer: int = PREFETCH_BATCHES) -> tf.data.Dataset:
+def prefetched(batches: keras.utils.PyDataset, buffer: int = PREFETCH_BATCHES):
     """The batches of ``batches``, in order, as a ``tf.data`` pipeline that prepares the next ``buffer`` while the
-    model trains, with tf.data's autotuning off; for ``Model.fit`` in place of ``batches``.
+    model trains, with tf.data's autotuning off; for ``Model.fit`` in place of ``batches``. On another Keras backend
+    than TensorFlow, ``batches`` itself: Keras feeds it with the sequence's own ``workers``.
 
     Keras feeds a one-worker PyDataset through ``prefetch(AUTOTUNE)``. On 2 cores the autotuner can compete with the
     training kernels from the second epoch on: with oneDNN's AVX2 kernels, ``benchmarks/bench_report.py``'s VGG loop
@@ -54,6 +56,10 @@ def prefetched(batches: keras.utils.PyDataset, buffer: int = PREFETCH_BATCHES) -
     ``set_epoch`` still moves on to new batches. The sequence's own ``workers`` are not used: batches are prepared one
     at a time, ahead of the training step.
     """
+    if not uses_tensorflow():
+        return batches
+    import tensorflow as tf
+
     first = batches[0]
     signature = tuple(tf.TensorSpec((None, *np.shape(part)[1:]), tf.as_dtype(np.asarray(part).dtype))
                       for part in first)

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from fkp_helpers.data.keypoints import IMAGE_SIZE, N_KEYPOINTS, to_coordinate_array, to_keypoint_array
+from fkp_helpers.tensorflow_setup import gpu_compute_capabilities
 
 N_OUTPUTS = 2 * N_KEYPOINTS
 COORDINATE_CENTRE = IMAGE_SIZE / 2.0
@@ -48,11 +49,8 @@ MIXED_PRECISION_POLICY = "mixed_bfloat16"
 def bfloat16_is_native() -> bool:
     """Whether this machine computes bfloat16 natively: a GPU of compute capability 8.0 or newer, or a CPU with
     AVX512_BF16 or AMX-BF16 (elsewhere bfloat16 is emulated and slower than float32)."""
-    import tensorflow as tf
-
-    for gpu in tf.config.list_physical_devices("GPU"):
-        if tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0)) >= (8, 0):
-            return True
+    if any(capability >= (8, 0) for capability in gpu_compute_capabilities()):
+        return True
     try:
         flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split()
     except (OSError, IndexError):

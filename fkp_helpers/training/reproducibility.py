@@ -5,13 +5,20 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+
+from fkp_helpers.tensorflow_setup import uses_tensorflow
 
 
 def set_reproducible(seed: int) -> None:
-    """Seed Python, NumPy and TF (``keras.utils.set_random_seed``) and make TF ops deterministic."""
+    """Seed Python, NumPy and the backend (``keras.utils.set_random_seed``) and make TF ops deterministic.
+
+    On JAX, deterministic GPU kernels are asked for before JAX starts: ``XLA_FLAGS=--xla_gpu_deterministic_ops=true``.
+    """
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if uses_tensorflow():
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
 
 def _seed_state_variables(model: keras.Model) -> list:

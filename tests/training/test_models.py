@@ -79,6 +79,20 @@ def test_mixed_precision_keeps_parameters_and_a_float32_output():
     assert isinstance(bfloat16_is_native(), bool)
 
 
+@pytest.mark.parametrize("capabilities, native", [([(9, 0)], True), ([(7, 5), (8, 0)], True)])
+def test_bfloat16_is_native_on_an_ampere_or_newer_gpu(monkeypatch, capabilities, native):
+    monkeypatch.setattr("fkp_helpers.training.models.gpu_compute_capabilities", lambda: capabilities)
+    assert bfloat16_is_native() is native
+
+
+def test_no_gpu_here_and_no_xla_on_tensorflow_without_one(tiny):
+    from fkp_helpers.tensorflow_setup import gpu_compute_capabilities, uses_tensorflow
+    from fkp_helpers.training.loop import compile_model
+
+    assert uses_tensorflow() and gpu_compute_capabilities() == []
+    assert compile_model(copy_model(tiny), "adam", 1e-3).jit_compile is False
+
+
 def test_output_is_pixels_around_the_centre(tiny):
     model = copy_model(tiny)
     head = model.get_layer("normalised_keypoints")
