@@ -61,45 +61,46 @@ def device_name() -> str:
         return platform.processor() or platform.machine()
 
 
-def timed_row(model_name: str, bfloat16: bool, workers: int, data: dict, profile: Profile, epochs: int) -> dict:
-    """Train one fresh model for ``epochs`` as notebook 03 does; the first epoch and the median of the others."""
-    images, keypoints, train_index, val_data, scaling = (data[k] for k in ("images", "keypoints", "train_index",
-                                                                            "val_data", "scaling"))
+def fresh_model(model_name: str, bfloat16: bool, scaling) -> keras.Model:
+    """Notebook 03's standardised, He-initialised VGG or small CNN, with seed 0's initial weights."""
     builder = build_vgg if model_name == "vgg" else build_small_cnn
-    model = initial_model(lambda: builder(mixed_precision=bfloat16, scaling=scaling, he_init=True), 0)
-    batches = AugmentedSequence(images[train_index], keypoints[train_index], profile.batch_size, seed=0,
+    return initial_model(lambda: builder(mixed_precision=bfloat16, scaling=scaling, he_init=True), 0)
+
+
+def timing_row(model_name: str, bfloat16: bool, workers: int, epoch_s: list[float], images_per_s: float,
+               validation_s: float) -> dict:
+    """One row of the table: the first epoch apart, the median of the others."""
+    return {"model": model_name, "precision": "mixed_bfloat16" if bfloat16 else "float32", "workers": workers,
+            "epochs": len(epoch_s), "first_epoch_s": epoch_s[0], "epoch_s": float(np.median(epoch_s[1:])),
+            "train_images_per_s": images_per_s, "validation_s": validation_s, "wall_s": float(sum(epoch_s))}
+
+
+def loop_row(model_name: str, bfloat16: bool, workers: int, data: dict, profile: Profile, epochs: int) -> dict:
+    """Train one fresh model for ``epochs`` as notebook 03 does (``train_scheduled``), batches prepared by
+    ``workers`` threads."""
+    rows = data["train_index"]
+    batches = AugmentedSequence(data["images"][rows], data["keypoints"][rows], profile.batch_size, seed=0,
                                 workers=workers, use_multiprocessing=False)
     with tempfile.TemporaryDirectory() as run_dir:
-        start = time.perf_counter()
-        result = train_scheduled(model, batches, val_data, "sgd", 1e-3, epochs, 0, run_dir, "bench",
-                                 progress_every=epochs)
-        wall = time.perf_counter() - start
-    history = result.history
+        history = train_scheduled(fresh_model(model_name, bfloat16, data["scaling"]), batches, data["val_data"],
+                                  "sgd", 1e-3, epochs, 0, run_dir, "bench", progress_every=epochs).history
     later = history.iloc[1:]
-    return {"model": model_name, "precision": "mixed_bfloat16" if bfloat16 else "float32", "workers": workers,
-            "epochs": epochs, "first_epoch_s": float(history["seconds"].iloc[0]),
-            "epoch_s": float(later["seconds"].median()),
-            "train_images_per_s": float(later["train_images_per_second"].median()),
-            "validation_s": float(later["validation_seconds"].median()), "wall_s": wall}
+    return timing_row(model_name, bfloat16, workers, history["seconds"].tolist(),
+                      float(later["train_images_per_second"].median()), float(later["validation_seconds"].median()))
 
 
 def bare_row(model_name: str, bfloat16: bool, data: dict, profile: Profile, epochs: int) -> dict:
     """The bare training step: ``fit`` on the training rows as arrays (no augmentation, no callbacks of ours,
-    no validation), timed like ``timed_row``."""
-    builder = build_vgg if model_name == "vgg" else build_small_cnn
-    model = compile_model(initial_model(lambda: builder(mixed_precision=bfloat16, scaling=data["scaling"],
-                                                        he_init=True), 0), "sgd", 1e-3)
+    no validation)."""
+    model = compile_model(fresh_model(model_name, bfloat16, data["scaling"]), "sgd", 1e-3)
     rows = data["train_index"]
-    x, y = model_inputs(data["images"][rows]), model_targets(data["keypoints"][rows])
     seconds: list[float] = []
     timer = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seconds.append(time.perf_counter()),
                                            on_epoch_end=lambda epoch, logs: seconds.append(time.perf_counter()))
-    model.fit(x, y, batch_size=profile.batch_size, epochs=epochs, shuffle=False, verbose=0, callbacks=[timer])
+    model.fit(model_inputs(data["images"][rows]), model_targets(data["keypoints"][rows]),
+              batch_size=profile.batch_size, epochs=epochs, shuffle=False, verbose=0, callbacks=[timer])
     epoch_s = [end - begin for begin, end in zip(seconds[::2], seconds[1::2])]
-    return {"model": model_name, "precision": "mixed_bfloat16" if bfloat16 else "float32", "workers": 0,
-            "epochs": epochs, "first_epoch_s": epoch_s[0], "epoch_s": float(np.median(epoch_s[1:])),
-            "train_images_per_s": len(rows) / float(np.median(epoch_s[1:])), "validation_s": 0.0,
-            "wall_s": sum(epoch_s)}
+    return timing_row(model_name, bfloat16, 0, epoch_s, len(rows) / float(np.median(epoch_s[1:])), 0.0)
 
 
 def notebook03_workload(profile: Profile, train_batches: int, dropna_batches: int) -> dict:
@@ -161,7 +162,7 @@ def main() -> None:
     for model_name, bfloat16, workers in ROWS:
         bfloat16 = native if bfloat16 is None else bfloat16
         rows.append(bare_row(model_name, bfloat16, data, profile, args.epochs) if workers == 0 else
-                    timed_row(model_name, bfloat16, workers or args.workers, data, profile, args.epochs))
+                    loop_row(model_name, bfloat16, workers or args.workers, data, profile, args.epochs))
         print(rows[-1], flush=True)
         (out / "bench_gpu.json").write_text(json.dumps({**about, "rows": rows}, indent=1))
     table = pd.DataFrame(rows)

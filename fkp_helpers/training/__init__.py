@@ -2,9 +2,11 @@
 
 Each module holds one concern; the names below are the stage's public API, importable from here.
 """
+from fkp_helpers.memory import keep_freed_memory
 from fkp_helpers.tensorflow_setup import import_tensorflow_quietly
 
 import_tensorflow_quietly()
+keep_freed_memory()  # training re-allocates the same large buffers every step: reuse them (fkp_helpers.memory)
 
 from fkp_helpers.training.batches import ArrayBatches
 from fkp_helpers.training.callbacks import BestModelCheckpoint, EpochBackup, EpochLogger, ProgressPrinter
