@@ -9,6 +9,7 @@ so those rows run in subprocesses. Timings on shared VMs move by +-30-50% betwee
     python benchmarks/bench_training.py --only batch input --steps 4
     python benchmarks/bench_training.py --only feeding  # fit's input paths over 3 epochs, ~3 minutes
     python benchmarks/bench_training.py --only pair     # one 2-thread run against two 1-thread runs side by side
+    python benchmarks/bench_training.py --only malloc   # freed memory kept in the process or not, ~4-8 minutes
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-EXPERIMENTS = ("batch", "input", "feeding", "jit", "bf16", "threads", "pair", "small", "predict")
+EXPERIMENTS = ("batch", "input", "feeding", "jit", "bf16", "threads", "pair", "malloc", "small", "predict")
 
 
 def cpuinfo_field(name: str) -> str:
@@ -181,7 +182,30 @@ def measure_predict(batch_size: int, n_images: int, model_name: str = "vgg") -> 
                       passes=1)
 
 
+def measure_malloc(keep: bool) -> dict:
+    """``measure_feeding("prefetched")`` (notebook 03's feeding) with freed memory kept in the process, as
+    ``fkp_helpers.training`` sets on import, or handed back to the system (glibc's default), with the process's minor
+    page faults a second and the kernel's share of its CPU time over the whole measurement. Call it in a fresh
+    process, before anything imports ``fkp_helpers.training``."""
+    import resource
+
+    if not keep:
+        import fkp_helpers.memory
+
+        fkp_helpers.memory.keep_freed_memory = lambda: False  # what fkp_helpers.training calls on import
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    row = measure_feeding("prefetched")
+    after, seconds = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - start
+    cpu_seconds = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return dict(row, input="memory " + ("kept" if keep else "returned"),
+                faults_per_s=(after.ru_minflt - before.ru_minflt) / seconds,
+                kernel_share=(after.ru_stime - before.ru_stime) / cpu_seconds)
+
+
 def run_child(args: argparse.Namespace) -> None:
+    if args.malloc:
+        print("RESULT " + json.dumps(measure_malloc(args.malloc == "kept")), flush=True)
+        return
     import tensorflow as tf
 
     intra, inter = (int(v) for v in args.threads.split("/"))
@@ -193,10 +217,11 @@ def run_child(args: argparse.Namespace) -> None:
 
 
 def child_rows(args: argparse.Namespace, settings: tuple[str, ...], batch: int = 64, steps: int | None = None,
-               together: bool = False) -> list[dict]:
+               together: bool = False, malloc: str = "") -> list[dict]:
     """Rows measured by one child process per thread setting, one after another or (``together``) all at once."""
     commands = [[sys.executable, __file__, "--child", "--threads", setting, "--warmup", str(args.warmup),
-                 "--steps", str(steps or args.steps), "--batch", str(batch)] for setting in settings]
+                 "--steps", str(steps or args.steps), "--batch", str(batch), "--malloc", malloc]
+                for setting in settings]
     if together:
         children = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for command in commands]
         outputs = [child.communicate()[0] for child in children]
@@ -219,6 +244,13 @@ def pair_rows(args: argparse.Namespace) -> list[dict]:
     return solo + [dict(row, threads="1/1 of 2") for row in pair] + [total]
 
 
+def malloc_rows(args: argparse.Namespace, rounds: int = 2) -> list[dict]:
+    """``measure_malloc`` with freed memory kept and returned, alternating, each in a fresh process, ``rounds``
+    times: on the 2-core Zen 3 without it, a quarter of the training process's CPU time went to page faults."""
+    return [row for _ in range(rounds) for setting in ("kept", "returned")
+            for row in child_rows(args, ("0/0",), malloc=setting)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=EXPERIMENTS, default=list(EXPERIMENTS))
@@ -227,6 +259,7 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--threads", default="0/0", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=64, help=argparse.SUPPRESS)
+    parser.add_argument("--malloc", choices=("", "kept", "returned"), default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return run_child(args)
@@ -266,6 +299,11 @@ def main() -> None:
     if "pair" in args.only:
         for row in pair_rows(args):
             add(row)
+    if "malloc" in args.only:
+        for row in malloc_rows(args):
+            add(row)
+            print(f"    {row['faults_per_s']:,.0f} minor page faults/s, {100 * row['kernel_share']:.1f} % of the "
+                  "process's CPU time in the kernel", flush=True)
     if "small" in args.only:
         add(measure("small", 64, "numpy", False, args.warmup, 4 * args.steps))
     if "predict" in args.only:
