@@ -81,7 +81,7 @@ def test_mixed_precision_keeps_parameters_and_a_float32_output():
 
 @pytest.mark.parametrize("capabilities, native", [([(9, 0)], True), ([(7, 5), (8, 0)], True), ([(7, 5)], False),
                                                   ([], False)])
-def test_bfloat16_is_native_on_an_ampere_or_newer_gpu(monkeypatch, capabilities, native):
+def test_bfloat16_is_native_where_a_gpu_is_ampere_or_newer_on_a_cpu_without_it(monkeypatch, capabilities, native):
     monkeypatch.setattr("fkp_helpers.training.models.gpu_compute_capabilities", lambda: capabilities)
     monkeypatch.setattr("fkp_helpers.training.models.Path.read_text", lambda self: "flags : fpu sse2 avx2\n")  # CPU
     assert bfloat16_is_native() is native
