@@ -54,7 +54,7 @@ PROFILES: dict[str, Profile] = {
         replace(
             CPU, name="long", epochs=8, baseline_epochs=10,
             description=("the cpu profile with 8 epochs per study run (16 for the longer run) and 10 for the baseline: "
-                         "the study's convergence check; 45 min on 2 AVX-512 cores, where the cpu profile takes 20"),
+                         "the study's convergence check; 45 min on 2 AVX-512 cores, where the cpu profile takes 25"),
         ),
         Profile(
             name="full",

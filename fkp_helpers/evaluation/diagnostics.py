@@ -109,6 +109,42 @@ def describe_bias(bias: pd.DataFrame) -> str:
     return " ".join(sentences)
 
 
+GROSS_ERROR_PX = 20.0
+"""A residual this long (px; over half the typical inter-pupil distance) is a gross error: a wrong label or a
+prediction on the wrong feature, not the model's ordinary scatter."""
+
+
+def gross_errors(predicted: np.ndarray, truth: np.ndarray, threshold_px: float = GROSS_ERROR_PX) -> pd.DataFrame:
+    """One row a labelled point whose prediction lies more than ``threshold_px`` from its label: ``face`` (row of
+    the arrays), ``keypoint``, the label and the prediction (x, y) and ``distance_px``, farthest first."""
+    predicted, truth = metrics.check_keypoint_arrays(predicted, truth)
+    distance = np.linalg.norm(residuals(predicted, truth), axis=-1)
+    faces, keypoints = np.nonzero(np.nan_to_num(distance) > threshold_px)
+    table = pd.DataFrame({
+        "face": faces, "keypoint": [KEYPOINT_NAMES[k] for k in keypoints],
+        "label_x": truth[faces, keypoints, 0], "label_y": truth[faces, keypoints, 1],
+        "predicted_x": predicted[faces, keypoints, 0], "predicted_y": predicted[faces, keypoints, 1],
+        "distance_px": distance[faces, keypoints]})
+    return table.sort_values("distance_px", ascending=False, ignore_index=True)
+
+
+def describe_gross_errors(predicted: np.ndarray, truth: np.ndarray, threshold_px: float = GROSS_ERROR_PX) -> str:
+    """How many labelled points lie more than ``threshold_px`` from their prediction, and what the RMSE and the
+    affected keypoints' biases are with those points left out (a single wrong label can lead a bias table)."""
+    predicted, truth = metrics.check_keypoint_arrays(predicted, truth)
+    gross = gross_errors(predicted, truth, threshold_px)
+    if gross.empty:
+        return f"No labelled point lies more than {threshold_px:g} px from its prediction."
+    kept = truth.copy()
+    kept[gross["face"], [KEYPOINT_NAMES.index(k) for k in gross["keypoint"]]] = np.nan
+    without = bias_table(predicted, kept)
+    affected = "; ".join(f"{k} x {without.loc[k, 'bias_x_px']:+.2f}, y {without.loc[k, 'bias_y_px']:+.2f} px"
+                         for k in dict.fromkeys(gross["keypoint"]))
+    return (f"{len(gross)} labelled point(s) lie more than {threshold_px:g} px from the prediction (listed above); "
+            f"without them the RMSE is {metrics.rmse_px(predicted, kept):.3f} px instead of "
+            f"{metrics.rmse_px(predicted, truth):.3f}, and the bias of {affected}.")
+
+
 # ----------------------------------------------------------------------------------------------- predicted vs true
 def _subsample(n: int, max_points: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted indices of at most ``max_points`` of ``n`` items, drawn without replacement."""
@@ -268,6 +304,14 @@ def scale_bins(truth: np.ndarray, n_bins: int = 4) -> tuple[np.ndarray, dict[int
     return labels, {b: f"inter-pupil {edges[b]:.1f}-{edges[b + 1]:.1f} px" for b in range(n_bins)}
 
 
+def _named_groups(groups: np.ndarray, n_faces: int, group_names: Mapping[Hashable, str] | None) -> dict:
+    """``group_names`` (label -> name), or every label of ``groups`` by itself in sorted order; checks the shape."""
+    groups = np.asarray(groups)
+    if groups.shape != (n_faces,):
+        raise ValueError(f"groups must have one label a face ({n_faces}), got shape {groups.shape}")
+    return dict(group_names) if group_names is not None else {g: str(g) for g in np.unique(groups)}
+
+
 def error_by_group(
     predictions_by_model: Mapping[str, np.ndarray],
     truth: np.ndarray,
@@ -282,15 +326,12 @@ def error_by_group(
     error of :func:`metrics.rmse_and_se`, faces as the independent units) and ``n_faces`` (faces with a label).
     ``table["rmse_px"].unstack()`` gives groups x models.
     """
-    groups = np.asarray(groups)
-    if groups.shape != (len(truth),):
-        raise ValueError(f"groups must have one label a face ({len(truth)}), got shape {groups.shape}")
-    names = dict(group_names) if group_names is not None else {g: str(g) for g in np.unique(groups)}
+    names = _named_groups(groups, len(truth), group_names)
     squared = {model: metrics.squared_coordinate_errors(p, truth) for model, p in predictions_by_model.items()}
     rows = []
     for label, group in names.items():
         for model, errors in squared.items():
-            in_group = errors[groups == label]
+            in_group = errors[np.asarray(groups) == label]
             rmse, se = metrics.rmse_and_se(in_group)
             n_faces = int((~np.isnan(in_group)).any(axis=1).sum())
             rows.append({"group": group, "model": model, "rmse_px": rmse, "ci95_px": CONFIDENCE_Z * se,
@@ -299,14 +340,39 @@ def error_by_group(
     return pd.DataFrame(rows, columns=columns).set_index(["group", "model"])
 
 
-def describe_group_pair(table: pd.DataFrame, group: str, first: str, second: str) -> str:
-    """``group: first a px (+-x), second b px (+-y) (b - a px for second); the 95 % intervals overlap`` (or do not),
-    read off an :func:`error_by_group` table. Overlapping intervals do not show that the models differ."""
-    a, b = table.loc[(group, first)], table.loc[(group, second)]
-    overlap = abs(b["rmse_px"] - a["rmse_px"]) <= a["ci95_px"] + b["ci95_px"]
+def paired_difference_by_group(
+    first: np.ndarray,
+    second: np.ndarray,
+    truth: np.ndarray,
+    groups: np.ndarray,
+    group_names: Mapping[Hashable, str] | None = None,
+) -> pd.DataFrame:
+    """The second model's RMSE minus the first's on each group of faces (groups as in :func:`error_by_group`), paired
+    over the same faces (:func:`metrics.rmse_difference_and_se`). One row a group: ``difference_px``, ``ci95_px``
+    (half-width of its 95 % interval) and ``n_faces``."""
+    names = _named_groups(groups, len(truth), group_names)
+    first_errors = metrics.squared_coordinate_errors(first, truth)
+    second_errors = metrics.squared_coordinate_errors(second, truth)
+    rows = []
+    for label, group in names.items():
+        in_group = np.asarray(groups) == label
+        difference, se = metrics.rmse_difference_and_se(first_errors[in_group], second_errors[in_group])
+        n_faces = int((~np.isnan(first_errors[in_group])).any(axis=1).sum())
+        rows.append({"group": group, "difference_px": difference, "ci95_px": CONFIDENCE_Z * se, "n_faces": n_faces})
+    return pd.DataFrame(rows, columns=["group", "difference_px", "ci95_px", "n_faces"]).set_index("group")
+
+
+def describe_group_pair(table: pd.DataFrame, differences: pd.DataFrame, group: str, first: str, second: str) -> str:
+    """``group: first a px (+-x), second b px (+-y); second - first d px (95 % interval lo to hi, paired over n
+    faces)``, and whether that interval includes 0, read off an :func:`error_by_group` table and a
+    :func:`paired_difference_by_group` table (its ``second`` minus ``first``)."""
+    a, b, d = table.loc[(group, first)], table.loc[(group, second)], differences.loc[group]
+    low, high = d["difference_px"] - d["ci95_px"], d["difference_px"] + d["ci95_px"]
+    verdict = ("includes 0: no difference shown" if low <= 0 <= high else
+               f"excludes 0: {second} {'lower' if high < 0 else 'higher'}")
     return (f"{group}: {first} {a['rmse_px']:.3f} px (+-{a['ci95_px']:.3f}), {second} {b['rmse_px']:.3f} px "
-            f"(+-{b['ci95_px']:.3f}) ({b['rmse_px'] - a['rmse_px']:+.3f} px for {second}); the 95 % intervals "
-            + ("overlap." if overlap else "do not overlap."))
+            f"(+-{b['ci95_px']:.3f}); {second} minus {first} {d['difference_px']:+.3f} px (95 % interval "
+            f"{low:+.3f} to {high:+.3f}, paired over the same {int(d['n_faces'])} faces), which {verdict}.")
 
 
 def error_by_group_figure(

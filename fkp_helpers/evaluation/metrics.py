@@ -84,6 +84,29 @@ def per_keypoint_rmse(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.array([np.sqrt(_mean_or_nan(column[~np.isnan(column)])) for column in squared.T])
 
 
+def _rmse_influence(squared: np.ndarray) -> tuple[float, np.ndarray]:
+    """RMSE in pixels of ``squared`` (``(N, K)`` squared coordinate errors, NaN where unlabelled) and each labelled
+    face's linearised (delta-method) contribution to it, ``(t_i - mse * c_i) / (2 * rmse * sum(c))`` for a face's
+    sum of squared errors ``t_i`` over its ``c_i`` labelled coordinates (zeros when the RMSE is 0; NaN and no faces
+    with none labelled)."""
+    counts = (~np.isnan(squared)).sum(axis=1)
+    faces = counts > 0
+    totals, counts = np.nansum(squared, axis=1)[faces], counts[faces]
+    if len(counts) == 0:
+        return float("nan"), np.zeros(0)
+    mse = totals.sum() / counts.sum()
+    rmse = float(np.sqrt(mse))
+    if rmse == 0:
+        return rmse, np.zeros(len(counts))
+    return rmse, (totals - mse * counts) / (2 * rmse * counts.sum())
+
+
+def _standard_error(influence: np.ndarray) -> float:
+    """The standard error of a statistic from its faces' delta-method contributions; NaN with fewer than 2 faces."""
+    n = len(influence)
+    return float(np.sqrt(n / (n - 1) * np.sum(influence**2))) if n >= 2 else float("nan")
+
+
 def rmse_and_se(squared: np.ndarray) -> tuple[float, float]:
     """RMSE in pixels of ``squared`` (``(N, K)`` squared coordinate errors, NaN where unlabelled) and its standard error.
 
@@ -93,18 +116,24 @@ def rmse_and_se(squared: np.ndarray) -> tuple[float, float]:
     same number of labelled points; then ``se(rmse) = se(mean squared error) / (2 * rmse)``.
     NaN standard error with fewer than 2 faces with a label (both NaN with none); 0 when the RMSE is 0.
     """
-    counts = (~np.isnan(squared)).sum(axis=1)
-    faces = counts > 0
-    totals, counts = np.nansum(squared, axis=1)[faces], counts[faces]
-    n = len(counts)
-    if n == 0:
-        return float("nan"), float("nan")
-    mse = totals.sum() / counts.sum()
-    rmse = float(np.sqrt(mse))
-    if n < 2:
-        return rmse, float("nan")
-    se_mse = np.sqrt(((totals - mse * counts) ** 2).sum() / (n - 1) / n) / counts.mean()
-    return rmse, float(se_mse / (2 * rmse)) if rmse > 0 else 0.0
+    rmse, influence = _rmse_influence(squared)
+    return rmse, _standard_error(influence)
+
+
+def rmse_difference_and_se(squared_first: np.ndarray, squared_second: np.ndarray) -> tuple[float, float]:
+    """The second model's RMSE minus the first's (px), both scored on the same faces and labels (``(N, K)`` squared
+    coordinate errors, NaN where unlabelled, in the same places), and the standard error of that difference.
+
+    Paired: each face contributes to both RMSEs, so the difference's delta-method standard error is taken over the
+    faces' differences of contributions (as in :func:`rmse_and_se`). Two models that err alike on the same faces get
+    a narrower interval for their difference than their separate intervals suggest.
+    """
+    if squared_first.shape != squared_second.shape or (np.isnan(squared_first) != np.isnan(squared_second)).any():
+        raise ValueError("a paired difference needs both models' errors on the same faces and labelled coordinates; "
+                         f"got shapes {squared_first.shape} and {squared_second.shape} or different missing labels")
+    first, first_influence = _rmse_influence(squared_first)
+    second, second_influence = _rmse_influence(squared_second)
+    return second - first, _standard_error(second_influence - first_influence)
 
 
 def per_keypoint_errors(predicted: np.ndarray, truth: np.ndarray) -> pd.DataFrame:

@@ -27,19 +27,22 @@ def _legend_below(fig: matplotlib.figure.Figure, ax: matplotlib.axes.Axes) -> No
 def per_keypoint_error_bars(
     predictions_by_model: Mapping[str, np.ndarray], truth: np.ndarray, noise_floor: float | None = None
 ) -> matplotlib.figure.Figure:
-    """Horizontal grouped bars: RMSE in pixels of each keypoint for each model, with 95 % error bars."""
+    """RMSE in pixels of each keypoint for each model: a dot a model with its 95 % interval as a line, the models
+    side by side within a keypoint's row (dots and lines, unlike bars with caps, stay readable with many models)."""
     names = list(predictions_by_model)
-    height = 0.8 / max(1, len(names))
+    step = 0.8 / max(1, len(names))
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(KEYPOINT_NAMES) + 1.2))
     positions = np.arange(len(KEYPOINT_NAMES))
     for i, name in enumerate(names):
         errors = metrics.per_keypoint_errors(predictions_by_model[name], truth)
-        ax.barh(positions + (i - (len(names) - 1) / 2) * height, errors["rmse_px"], height=height,
-                xerr=CONFIDENCE_Z * errors["rmse_se_px"].fillna(0), capsize=2, label=name)
+        ax.errorbar(errors["rmse_px"].to_numpy(float), positions + (i - (len(names) - 1) / 2) * step,
+                    xerr=CONFIDENCE_Z * errors["rmse_se_px"].fillna(0).to_numpy(float), fmt="o", markersize=3.5, elinewidth=1.2,
+                    capsize=0, label=name)
+    ax.set_ylim(len(KEYPOINT_NAMES) - 0.5, -0.5)  # first keypoint on top
+    ax.grid(axis="x", alpha=0.3)
     if noise_floor is not None:
         ax.axvline(noise_floor, color="black", linestyle="--", linewidth=1, label="label noise floor")
     ax.set_yticks(positions, [n.replace("_", " ") for n in KEYPOINT_NAMES], fontsize=8)
-    ax.invert_yaxis()
     ax.set_xlabel("RMSE (pixels), 95 % interval")
     ax.set_title("Validation error per keypoint")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))

@@ -107,7 +107,8 @@ def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure
     for name, test in tests.items():
         line, = ax.plot(test["learning_rate"], test["smoothed_loss"], label=name)
         read = near_minimum_point(test)
-        ax.plot(read["learning_rate"], read["smoothed_loss"], "o", color=line.get_color())
+        ax.plot(read["learning_rate"], read["smoothed_loss"], "o", color=line.get_color(),
+                label=f"{name}: read at {read['learning_rate']:.2g} (first within {NEAR_MINIMUM:.0%} of the lowest)")
         reading = range_test_rate(test)
         ax.axvline(reading, color=line.get_color(), linestyle=":", label=f"{name}: reading {reading:.2g}")
     ax.set(xscale="log", yscale="log", xlabel="learning rate (log scale)",

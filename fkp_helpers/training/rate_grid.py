@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import keras
 import matplotlib.figure
@@ -102,6 +102,29 @@ def describe_rate_trials(name: str, table: pd.DataFrame, floor_rmse: float) -> s
     below = " (every trial diverged: half a decade below the lowest)" if table["diverged"].all() else ""
     return (f"{name}: {scores}; picked {pick_grid_rate(table):.2g}{below} (the mean shape scores {floor_rmse:.3f} px "
             "on the same faces).")
+
+
+def grid_position(table: pd.DataFrame) -> str:
+    """Where ``pick_grid_rate`` lies among a trial table's rates: ``"lowest"``, ``"highest"``, ``"inside"`` or
+    ``"below"`` (every trial diverged)."""
+    rates, pick = table["learning_rate"], pick_grid_rate(table)
+    if pick < rates.min():
+        return "below"
+    return "lowest" if pick == rates.min() else "highest" if pick == rates.max() else "inside"
+
+
+def describe_grid_edges(tables: Mapping[str, pd.DataFrame]) -> str:
+    """One sentence on whether each optimizer's pick is bracketed by its trials: a pick at the lowest or highest
+    trial rate (with a two-rate grid, always) leaves a better rate possible beyond it, untried."""
+    places = {"lowest": "at its lowest trial rate", "highest": "at its highest trial rate",
+              "below": "below its grid (every trial diverged)"}
+    edges = {name: grid_position(table) for name, table in tables.items()}
+    at_edge = [f"{name} {places[where]} ({pick_grid_rate(tables[name]):.2g})"
+               for name, where in edges.items() if where != "inside"]
+    if not at_edge:
+        return "Every pick lies between two trial rates: each optimizer's rate is bracketed by its trials."
+    return (f"Not bracketed by the trials: {', '.join(at_edge)}; a better rate may lie beyond, untried, so the "
+            "comparison is of the picked rates, not of each optimizer at its best rate.")
 
 
 def plot_rate_trials(tables: dict[str, pd.DataFrame], floor_rmse: float) -> matplotlib.figure.Figure:

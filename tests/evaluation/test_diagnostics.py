@@ -206,13 +206,56 @@ def test_error_by_group_without_names_and_with_an_empty_group(truth, rng):
         diagnostics.error_by_group({"m": predicted}, truth, groups[:10])
 
 
-def test_describe_group_pair_says_whether_the_intervals_overlap():
+def test_describe_group_pair_reads_the_paired_interval_of_the_difference():
     table = pd.DataFrame({"rmse_px": [2.64, 2.649, 2.5, 2.2], "ci95_px": [0.165, 0.18, 0.1, 0.1]},
                          index=pd.MultiIndex.from_product([["a", "b"], ["masked", "dropna"]], names=["group", "model"]))
-    assert diagnostics.describe_group_pair(table, "a", "masked", "dropna") == (
-        "a: masked 2.640 px (+-0.165), dropna 2.649 px (+-0.180) (+0.009 px for dropna); the 95 % intervals overlap.")
-    assert diagnostics.describe_group_pair(table, "b", "masked", "dropna").endswith(
-        "(-0.300 px for dropna); the 95 % intervals do not overlap.")
+    differences = pd.DataFrame({"difference_px": [0.009, -0.3], "ci95_px": [0.02, 0.05], "n_faces": [504, 219]},
+                               index=pd.Index(["a", "b"], name="group"))
+    assert diagnostics.describe_group_pair(table, differences, "a", "masked", "dropna") == (
+        "a: masked 2.640 px (+-0.165), dropna 2.649 px (+-0.180); dropna minus masked +0.009 px (95 % interval "
+        "-0.011 to +0.029, paired over the same 504 faces), which includes 0: no difference shown.")
+    assert diagnostics.describe_group_pair(table, differences, "b", "masked", "dropna").endswith(
+        "(95 % interval -0.350 to -0.250, paired over the same 219 faces), which excludes 0: dropna lower.")
+
+
+def test_paired_difference_by_group_matches_the_groups_rmse_difference(truth, rng):
+    first, second = noisy(truth, rng, 1.0), noisy(truth, rng, 2.0)
+    groups = np.arange(len(truth)) % 2
+    differences = diagnostics.paired_difference_by_group(first, second, truth, groups, {1: "odd", 0: "even"})
+    assert list(differences.index) == ["odd", "even"]
+    for label, name in ((1, "odd"), (0, "even")):
+        rows = groups == label
+        expected = metrics.rmse_px(second[rows], truth[rows]) - metrics.rmse_px(first[rows], truth[rows])
+        assert differences.loc[name, "difference_px"] == pytest.approx(expected)
+        assert differences.loc[name, "n_faces"] == (~np.isnan(truth[rows])).any(axis=(1, 2)).sum()
+    assert (differences["ci95_px"] > 0).all()
+
+
+def test_rmse_difference_se_matches_the_spread_of_repeated_differences():
+    """Two models that share most of their errors on each face: the paired standard error must match the spread
+    of the difference over many independent test sets, and be far below the unpaired sqrt(se1^2 + se2^2)."""
+    rng = np.random.default_rng(3)
+    differences, paired, unpaired = [], [], []
+    for _ in range(400):
+        face_scale = rng.gamma(2.0, 1.0, size=(150, 1))  # hard and easy faces, shared by both models
+        shared = rng.normal(0, 1, (150, 30)) * face_scale
+        first = shared**2
+        second = (shared + rng.normal(0, 0.3, (150, 30)))**2
+        difference, se = metrics.rmse_difference_and_se(first, second)
+        differences.append(difference)
+        paired.append(se)
+        unpaired.append(np.hypot(metrics.rmse_and_se(first)[1], metrics.rmse_and_se(second)[1]))
+    assert np.mean(paired) == pytest.approx(np.std(differences, ddof=1), rel=0.15)
+    assert np.mean(paired) < 0.5 * np.mean(unpaired)
+
+
+def test_rmse_difference_needs_the_same_faces_and_labels():
+    squared = np.array([[1.0, 2.0], [3.0, np.nan]])
+    assert metrics.rmse_difference_and_se(squared, squared) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="same faces and labelled coordinates"):
+        metrics.rmse_difference_and_se(squared, np.array([[1.0, 2.0], [3.0, 4.0]]))
+    with pytest.raises(ValueError, match="same faces"):
+        metrics.rmse_difference_and_se(squared, squared[:1])
 
 
 def test_rmse_and_se_weights_faces_by_their_labelled_points():
@@ -239,3 +282,20 @@ def test_error_by_group_figure(truth, rng):
     assert ax.get_xticklabels()[0].get_text() == names[0].replace(" ", "\n", 1) + f"\n(n = {(labels == 0).sum()})"
     assert ax.get_legend() is not None
     plt.close(fig)
+
+
+def test_a_wrong_label_is_listed_as_a_gross_error_and_left_out_of_the_numbers_without_it(truth, rng):
+    predicted = noisy(truth, rng, 1.0)
+    wrong = truth.copy()
+    wrong[200, NOSE] = [10.0, 25.0]  # a label on the wrong spot, as in one real test face
+    gross = diagnostics.gross_errors(predicted, wrong)
+    assert len(gross) == 1 and gross.loc[0, "face"] == 200 and gross.loc[0, "keypoint"] == "nose_tip"
+    assert gross.loc[0, "distance_px"] == pytest.approx(np.hypot(*(predicted[200, NOSE] - [10.0, 25.0])))
+    text = diagnostics.describe_gross_errors(predicted, wrong)
+    left_out = np.where((np.arange(300) == 200)[:, None, None] & (np.arange(15) == NOSE)[None, :, None], np.nan, wrong)
+    without = diagnostics.bias_table(predicted, left_out)
+    assert f"without them the RMSE is {metrics.rmse_px(predicted, left_out):.3f} px instead of " \
+           f"{metrics.rmse_px(predicted, wrong):.3f}" in text
+    assert f"nose_tip x {without.loc['nose_tip', 'bias_x_px']:+.2f}, y {without.loc['nose_tip', 'bias_y_px']:+.2f}" in text
+    assert metrics.rmse_px(predicted, wrong) > metrics.rmse_px(predicted, left_out) + 0.1, "it inflated the RMSE"
+    assert diagnostics.describe_gross_errors(predicted, truth) == "No labelled point lies more than 20 px from its prediction."

@@ -27,11 +27,12 @@ def test_per_keypoint_error_bars(predictions_and_truth, assert_legends_clear_of_
     fig = evaluation_plots.per_keypoint_error_bars(models, truth, noise_floor=1.0)
     assert_legends_clear_of_axes(fig)
     ax = fig.axes[0]
-    assert len(ax.containers) >= 2  # one bar container per model (plus error-bar containers)
-    bars = [c for c in ax.containers if isinstance(c, matplotlib.container.BarContainer)]
-    assert [len(b) for b in bars] == [len(KEYPOINT_NAMES)] * 2
-    widths = [bar.get_width() for bar in bars[1]]
-    np.testing.assert_allclose(widths, metrics.per_keypoint_rmse(models["bad"], truth))
+    rows = [c for c in ax.containers if isinstance(c, matplotlib.container.ErrorbarContainer)]
+    assert len(rows) == len(models) and not any(isinstance(c, matplotlib.container.BarContainer) for c in ax.containers)
+    dots = rows[1].lines[0]
+    np.testing.assert_allclose(dots.get_xdata(), metrics.per_keypoint_rmse(models["bad"], truth))
+    assert np.all(np.diff(dots.get_ydata()) > 0.9), "one row a keypoint"
+    assert ax.get_ylim()[0] > ax.get_ylim()[1], "the first keypoint on top"
     plt.close(fig)
 
 

@@ -11,7 +11,9 @@ from fkp_helpers.training.models import copy_model
 from fkp_helpers.training.rate_grid import (
     GRID_FACTORS,
     adopt_trial,
+    describe_grid_edges,
     describe_rate_trials,
+    grid_position,
     pick_grid_rate,
     plot_rate_trials,
     rate_grid,
@@ -43,6 +45,16 @@ def test_the_rule_picks_the_lowest_final_validation_rmse_and_never_a_diverged_tr
     assert describe_rate_trials("Adam", trials_of([3.4, 3.2, np.inf]), 3.688) == (
         "Adam: 0.001: 3.400 px; 0.003: 3.200 px; 0.01: diverged; picked 0.003 (the mean shape scores 3.688 px on "
         "the same faces).")
+
+
+def test_a_pick_at_an_edge_of_its_grid_is_called_unbracketed():
+    assert [grid_position(trials_of(s)) for s in ([3.4, 3.2, np.inf], [3.1, 3.2, 3.3], [3.3, 3.2, 3.1],
+                                                   [np.inf, np.inf])] == ["inside", "lowest", "highest", "below"]
+    assert describe_grid_edges({"SGD": trials_of([3.3, 3.2]), "Adam": trials_of([3.1, 3.2])}) == (
+        "Not bracketed by the trials: SGD at its highest trial rate (0.003), Adam at its lowest trial rate (0.001); "
+        "a better rate may lie beyond, untried, so the comparison is of the picked rates, not of each optimizer at "
+        "its best rate.")
+    assert describe_grid_edges({"SGD": trials_of([3.4, 3.2, 3.3])}).startswith("Every pick lies between two")
 
 
 def test_the_trial_figure_marks_the_pick_the_diverged_trials_and_the_mean_shape():

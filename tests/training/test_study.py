@@ -62,6 +62,8 @@ def test_a_flat_stretch_past_the_minimum_does_not_move_the_reading():
     figure = plot_range_tests({"SGD": test.iloc[:3], "Adam": test.iloc[:3]})
     assert figure.axes[0].get_xscale() == "log" and figure.axes[0].get_xlabel()
     assert figure.axes[0].yaxis.get_minor_formatter()(0.6, 0) == "0.6", "plain tick labels, not 6 x 10^-1"
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert "SGD: read at 0.01 (first within 2% of the lowest)" in labels, "the marker is in the legend"
 
 
 def test_the_same_seed_builds_the_same_initial_weights_and_another_seed_does_not():
