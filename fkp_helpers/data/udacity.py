@@ -240,9 +240,10 @@ def stale_conversion(folder: str | os.PathLike) -> str | None:
             "again (`make faces`), or pass its path as data_dir to run on it as it is")
 
 
-def person_groups(data_dir: str | os.PathLike) -> np.ndarray | None:
-    """The person of every ``training.csv`` row (``(N,)`` strings, row order) from the ``person_ids.csv`` that a
-    converted real-face data set holds beside its Kaggle files; None where there is none (Kaggle, FKP-synth)."""
+def person_groups(data_dir: str | os.PathLike, subset: str = "training") -> np.ndarray | None:
+    """The person of every row of ``training.csv`` (``subset="training"``) or ``test.csv`` (``"test"``), ``(N,)``
+    strings in row order, from the ``person_ids.csv`` that a converted real-face data set holds beside its Kaggle
+    files; None where there is none (Kaggle, FKP-synth)."""
     path = Path(data_dir) / PERSON_FILE
     if not path.is_file():
         return None
@@ -250,11 +251,11 @@ def person_groups(data_dir: str | os.PathLike) -> np.ndarray | None:
     missing = {"set", "position", "person"} - set(table.columns)
     if missing:
         raise ValueError(f"{path}: expected columns set, position, person; missing {sorted(missing)}")
-    training = table[table["set"] == "training"].sort_values("position")
-    positions = training["position"].to_numpy()
-    if not np.array_equal(positions, np.arange(len(training))):
-        raise ValueError(f"{path}: the training positions are not 0..{len(training) - 1} once each")
-    return training["person"].to_numpy(dtype=object)
+    rows = table[table["set"] == subset].sort_values("position")
+    positions = rows["position"].to_numpy()
+    if not np.array_equal(positions, np.arange(len(rows))):
+        raise ValueError(f"{path}: the {subset} positions are not 0..{len(rows) - 1} once each")
+    return rows["person"].to_numpy(dtype=object)
 
 
 # ---------------------------------------------------------------------------------------------------- converting

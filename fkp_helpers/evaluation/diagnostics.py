@@ -52,13 +52,14 @@ def _mean_and_sd(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return n, mean, sd
 
 
-def bias_table(predicted: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
-    """One row a keypoint: mean residual (bias) in x and y with its standard error (``sd / sqrt(n)``), the residual
-    sd in x and y (all in pixels) and ``n_labelled``. A bias beyond ``CONFIDENCE_Z`` standard errors is unlikely to
-    be chance."""
+def bias_table(predicted: np.ndarray, truth: np.ndarray, clusters: np.ndarray | None = None) -> pd.DataFrame:
+    """One row a keypoint: mean residual (bias) in x and y with its standard error (``sd / sqrt(n)``, or
+    cluster-robust with ``clusters``, a unit a face: :func:`metrics.mean_and_se`), the residual sd in x and y (all
+    in pixels) and ``n_labelled``. A bias beyond ``CONFIDENCE_Z`` standard errors is unlikely to be chance."""
     r = residuals(predicted, truth)
     n, mean, sd = _mean_and_sd(r)
-    se = sd / np.sqrt(np.maximum(n, 1))
+    se = np.array([[metrics.mean_and_se(r[:, k, axis], clusters)[1] for axis in range(2)]
+                   for k in range(len(KEYPOINT_NAMES))])
     return pd.DataFrame(
         {
             "bias_x_px": mean[:, 0], "bias_x_se_px": se[:, 0], "bias_y_px": mean[:, 1], "bias_y_se_px": se[:, 1],
@@ -137,12 +138,15 @@ def describe_gross_errors(predicted: np.ndarray, truth: np.ndarray, threshold_px
         return f"No labelled point lies more than {threshold_px:g} px from its prediction."
     kept = truth.copy()
     kept[gross["face"], [KEYPOINT_NAMES.index(k) for k in gross["keypoint"]]] = np.nan
-    without = bias_table(predicted, kept)
-    affected = "; ".join(f"{k} x {without.loc[k, 'bias_x_px']:+.2f}, y {without.loc[k, 'bias_y_px']:+.2f} px"
-                         for k in dict.fromkeys(gross["keypoint"]))
-    return (f"{len(gross)} labelled point(s) lie more than {threshold_px:g} px from the prediction (listed above); "
-            f"without them the RMSE is {metrics.rmse_px(predicted, kept):.3f} px instead of "
-            f"{metrics.rmse_px(predicted, truth):.3f}, and the bias of {affected}.")
+    before, after = bias_table(predicted, truth), bias_table(predicted, kept)
+    biases = "; ".join(f"{k} x {after.loc[k, 'bias_x_px']:+.2f} (from {before.loc[k, 'bias_x_px']:+.2f}), "
+                       f"y {after.loc[k, 'bias_y_px']:+.2f} (from {before.loc[k, 'bias_y_px']:+.2f}) px"
+                       for k in dict.fromkeys(gross["keypoint"]))
+    points = "1 labelled point lies" if len(gross) == 1 else f"{len(gross)} labelled points lie"
+    return (f"{points} more than {threshold_px:g} px from its prediction (listed above; picked by the model's own "
+            f"error, so a wrong label and a model's miss look alike here). Without them the RMSE is "
+            f"{metrics.rmse_px(predicted, kept):.3f} px instead of {metrics.rmse_px(predicted, truth):.3f}, and the "
+            f"biases become {biases}.")
 
 
 # ----------------------------------------------------------------------------------------------- predicted vs true
@@ -304,6 +308,11 @@ def scale_bins(truth: np.ndarray, n_bins: int = 4) -> tuple[np.ndarray, dict[int
     return labels, {b: f"inter-pupil {edges[b]:.1f}-{edges[b + 1]:.1f} px" for b in range(n_bins)}
 
 
+def _in_group(clusters: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    """The units (``clusters``) of the faces in ``rows``, or None where faces are the units."""
+    return None if clusters is None else np.asarray(clusters)[rows]
+
+
 def _named_groups(groups: np.ndarray, n_faces: int, group_names: Mapping[Hashable, str] | None) -> dict:
     """``group_names`` (label -> name), or every label of ``groups`` by itself in sorted order; checks the shape."""
     groups = np.asarray(groups)
@@ -317,13 +326,15 @@ def error_by_group(
     truth: np.ndarray,
     groups: np.ndarray,
     group_names: Mapping[Hashable, str] | None = None,
+    clusters: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """RMSE in pixels (as :func:`metrics.rmse_px`, over the labelled coordinates) of each model on each group of faces.
 
     ``groups`` holds a label a face; with ``group_names`` (label -> name) only the named groups are reported, in
     that order, otherwise every label in sorted order. One row a (group, model) pair, index ``(group, model)``;
     columns ``rmse_px``, ``ci95_px`` (half-width of the 95 % interval: ``CONFIDENCE_Z`` x the delta-method standard
-    error of :func:`metrics.rmse_and_se`, faces as the independent units) and ``n_faces`` (faces with a label).
+    error of :func:`metrics.rmse_and_se`: faces as the independent units, or the units ``clusters`` gives each face,
+    e.g. its person) and ``n_faces`` (faces with a label).
     ``table["rmse_px"].unstack()`` gives groups x models.
     """
     names = _named_groups(groups, len(truth), group_names)
@@ -331,8 +342,9 @@ def error_by_group(
     rows = []
     for label, group in names.items():
         for model, errors in squared.items():
-            in_group = errors[np.asarray(groups) == label]
-            rmse, se = metrics.rmse_and_se(in_group)
+            members = np.asarray(groups) == label
+            in_group = errors[members]
+            rmse, se = metrics.rmse_and_se(in_group, _in_group(clusters, members))
             n_faces = int((~np.isnan(in_group)).any(axis=1).sum())
             rows.append({"group": group, "model": model, "rmse_px": rmse, "ci95_px": CONFIDENCE_Z * se,
                          "n_faces": n_faces})
@@ -346,17 +358,19 @@ def paired_difference_by_group(
     truth: np.ndarray,
     groups: np.ndarray,
     group_names: Mapping[Hashable, str] | None = None,
+    clusters: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The second model's RMSE minus the first's on each group of faces (groups as in :func:`error_by_group`), paired
-    over the same faces (:func:`metrics.rmse_difference_and_se`). One row a group: ``difference_px``, ``ci95_px``
-    (half-width of its 95 % interval) and ``n_faces``."""
+    """The second model's RMSE minus the first's on each group of faces (groups and ``clusters`` as in
+    :func:`error_by_group`), paired over the same faces (:func:`metrics.rmse_difference_and_se`). One row a group:
+    ``difference_px``, ``ci95_px`` (half-width of its 95 % interval) and ``n_faces``."""
     names = _named_groups(groups, len(truth), group_names)
     first_errors = metrics.squared_coordinate_errors(first, truth)
     second_errors = metrics.squared_coordinate_errors(second, truth)
     rows = []
     for label, group in names.items():
         in_group = np.asarray(groups) == label
-        difference, se = metrics.rmse_difference_and_se(first_errors[in_group], second_errors[in_group])
+        difference, se = metrics.rmse_difference_and_se(first_errors[in_group], second_errors[in_group],
+                                                         _in_group(clusters, in_group))
         n_faces = int((~np.isnan(first_errors[in_group])).any(axis=1).sum())
         rows.append({"group": group, "difference_px": difference, "ci95_px": CONFIDENCE_Z * se, "n_faces": n_faces})
     return pd.DataFrame(rows, columns=["group", "difference_px", "ci95_px", "n_faces"]).set_index("group")
@@ -368,11 +382,14 @@ def describe_group_pair(table: pd.DataFrame, differences: pd.DataFrame, group: s
     :func:`paired_difference_by_group` table (its ``second`` minus ``first``)."""
     a, b, d = table.loc[(group, first)], table.loc[(group, second)], differences.loc[group]
     low, high = d["difference_px"] - d["ci95_px"], d["difference_px"] + d["ci95_px"]
+    head = (f"{group}: {first} {a['rmse_px']:.3f} px (+-{a['ci95_px']:.3f}), {second} {b['rmse_px']:.3f} px "
+            f"(+-{b['ci95_px']:.3f}); {second} minus {first} {d['difference_px']:+.3f} px")
+    if not np.isfinite(d["ci95_px"]):
+        return head + f" (too few faces or people for an interval: {int(d['n_faces'])} faces)."
     verdict = ("includes 0: no difference shown" if low <= 0 <= high else
                f"excludes 0: {second} {'lower' if high < 0 else 'higher'}")
-    return (f"{group}: {first} {a['rmse_px']:.3f} px (+-{a['ci95_px']:.3f}), {second} {b['rmse_px']:.3f} px "
-            f"(+-{b['ci95_px']:.3f}); {second} minus {first} {d['difference_px']:+.3f} px (95 % interval "
-            f"{low:+.3f} to {high:+.3f}, paired over the same {int(d['n_faces'])} faces), which {verdict}.")
+    return head + (f" (95 % interval {low:+.3f} to {high:+.3f}, paired over the same {int(d['n_faces'])} faces), "
+                   f"which {verdict}.")
 
 
 def error_by_group_figure(

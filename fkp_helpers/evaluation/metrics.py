@@ -84,68 +84,94 @@ def per_keypoint_rmse(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.array([np.sqrt(_mean_or_nan(column[~np.isnan(column)])) for column in squared.T])
 
 
-def _rmse_influence(squared: np.ndarray) -> tuple[float, np.ndarray]:
-    """RMSE in pixels of ``squared`` (``(N, K)`` squared coordinate errors, NaN where unlabelled) and each labelled
-    face's linearised (delta-method) contribution to it, ``(t_i - mse * c_i) / (2 * rmse * sum(c))`` for a face's
-    sum of squared errors ``t_i`` over its ``c_i`` labelled coordinates (zeros when the RMSE is 0; NaN and no faces
-    with none labelled)."""
+def _rmse_influence(squared: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """RMSE in pixels of ``squared`` (``(N, K)`` squared coordinate errors, NaN where unlabelled), the mask of faces
+    with a label, and each such face's linearised (delta-method) contribution to the RMSE,
+    ``(t_i - mse * c_i) / (2 * rmse * sum(c))`` for its sum of squared errors ``t_i`` over its ``c_i`` labelled
+    coordinates (zeros when the RMSE is 0). With no labelled face: NaN and no contributions."""
     counts = (~np.isnan(squared)).sum(axis=1)
     faces = counts > 0
     totals, counts = np.nansum(squared, axis=1)[faces], counts[faces]
     if len(counts) == 0:
-        return float("nan"), np.zeros(0)
+        return float("nan"), faces, np.zeros(0)
     mse = totals.sum() / counts.sum()
     rmse = float(np.sqrt(mse))
     if rmse == 0:
-        return rmse, np.zeros(len(counts))
-    return rmse, (totals - mse * counts) / (2 * rmse * counts.sum())
+        return rmse, faces, np.zeros(len(counts))
+    return rmse, faces, (totals - mse * counts) / (2 * rmse * counts.sum())
 
 
-def _standard_error(influence: np.ndarray) -> float:
-    """The standard error of a statistic from its faces' delta-method contributions; NaN with fewer than 2 faces."""
+def standard_error(influence: np.ndarray, clusters: np.ndarray | None = None) -> float:
+    """The standard error of a statistic from each face's delta-method contribution to it (``influence``).
+
+    Faces are the independent units unless ``clusters`` gives each face a unit (a person): then the contributions
+    are summed per unit first, since frames of one person err together and are not independent evidence
+    (the cluster-robust standard error). NaN with fewer than 2 units."""
+    if clusters is not None:
+        clusters = np.asarray(clusters)
+        if clusters.shape != influence.shape:
+            raise ValueError(f"clusters must give one unit a face ({influence.shape}), got shape {clusters.shape}")
+        influence = np.bincount(np.unique(clusters, return_inverse=True)[1], weights=influence)
     n = len(influence)
     return float(np.sqrt(n / (n - 1) * np.sum(influence**2))) if n >= 2 else float("nan")
 
 
-def rmse_and_se(squared: np.ndarray) -> tuple[float, float]:
+def mean_and_se(values: np.ndarray, clusters: np.ndarray | None = None) -> tuple[float, float]:
+    """Mean of the non-NaN ``values`` (one a face) and its standard error (``sd / sqrt(n)`` with faces as units,
+    cluster-robust with ``clusters``: see :func:`standard_error`); NaN with too few."""
+    values = np.asarray(values, dtype=np.float64)
+    present = ~np.isnan(values)
+    if not present.any():
+        return float("nan"), float("nan")
+    kept = values[present]
+    mean = float(kept.mean())
+    units = None if clusters is None else np.asarray(clusters)[present]
+    return mean, standard_error((kept - mean) / len(kept), units)
+
+
+def rmse_and_se(squared: np.ndarray, clusters: np.ndarray | None = None) -> tuple[float, float]:
     """RMSE in pixels of ``squared`` (``(N, K)`` squared coordinate errors, NaN where unlabelled) and its standard error.
 
-    The RMSE is the one of :func:`rmse_px` (over all labelled entries). Faces (rows) are the independent units: the
-    mean squared error is a ratio of two sums over faces, squared errors / labelled points, so its standard error is
-    the ratio-estimator (delta-method) one, which is ``std(per-face mean, ddof=1) / sqrt(n)`` when every face has the
-    same number of labelled points; then ``se(rmse) = se(mean squared error) / (2 * rmse)``.
-    NaN standard error with fewer than 2 faces with a label (both NaN with none); 0 when the RMSE is 0.
+    The RMSE is the one of :func:`rmse_px` (over all labelled entries). The mean squared error is a ratio of two sums
+    over faces, squared errors / labelled points, so its standard error is the ratio-estimator (delta-method) one,
+    which is ``std(per-face mean, ddof=1) / sqrt(n)`` when every face has the same number of labelled points and
+    faces are the units; then ``se(rmse) = se(mean squared error) / (2 * rmse)``. ``clusters`` (a unit a face, e.g.
+    its person) makes it cluster-robust (:func:`standard_error`).
+    NaN standard error with fewer than 2 units with a label (both NaN with none); 0 when the RMSE is 0.
     """
-    rmse, influence = _rmse_influence(squared)
-    return rmse, _standard_error(influence)
+    rmse, faces, influence = _rmse_influence(squared)
+    return rmse, standard_error(influence, None if clusters is None else np.asarray(clusters)[faces])
 
 
-def rmse_difference_and_se(squared_first: np.ndarray, squared_second: np.ndarray) -> tuple[float, float]:
+def rmse_difference_and_se(squared_first: np.ndarray, squared_second: np.ndarray,
+                           clusters: np.ndarray | None = None) -> tuple[float, float]:
     """The second model's RMSE minus the first's (px), both scored on the same faces and labels (``(N, K)`` squared
     coordinate errors, NaN where unlabelled, in the same places), and the standard error of that difference.
 
     Paired: each face contributes to both RMSEs, so the difference's delta-method standard error is taken over the
-    faces' differences of contributions (as in :func:`rmse_and_se`). Two models that err alike on the same faces get
-    a narrower interval for their difference than their separate intervals suggest.
+    faces' differences of contributions (as in :func:`rmse_and_se`, cluster-robust with ``clusters``). Two models
+    that err alike on the same faces get a narrower interval for their difference than their separate intervals
+    suggest.
     """
     if squared_first.shape != squared_second.shape or (np.isnan(squared_first) != np.isnan(squared_second)).any():
         raise ValueError("a paired difference needs both models' errors on the same faces and labelled coordinates; "
                          f"got shapes {squared_first.shape} and {squared_second.shape} or different missing labels")
-    first, first_influence = _rmse_influence(squared_first)
-    second, second_influence = _rmse_influence(squared_second)
-    return second - first, _standard_error(second_influence - first_influence)
+    first, faces, first_influence = _rmse_influence(squared_first)
+    second, _, second_influence = _rmse_influence(squared_second)
+    units = None if clusters is None else np.asarray(clusters)[faces]
+    return second - first, standard_error(second_influence - first_influence, units)
 
 
-def per_keypoint_errors(predicted: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
+def per_keypoint_errors(predicted: np.ndarray, truth: np.ndarray, clusters: np.ndarray | None = None) -> pd.DataFrame:
     """One row a keypoint: ``rmse_px``, its standard error ``rmse_se_px`` and ``n_labelled``.
 
     The standard error is the delta-method one of :func:`rmse_and_se`, ``se(mean squared error) / (2 * rmse)``, over
-    the labelled rows (NaN with fewer than 2 labelled rows).
+    the labelled rows (cluster-robust with ``clusters``; NaN with fewer than 2 units).
     """
     squared = squared_coordinate_errors(predicted, truth)
     n = (~np.isnan(squared)).sum(axis=0)
     rmse = per_keypoint_rmse(predicted, truth)
-    se = np.array([rmse_and_se(squared[:, [k]])[1] for k in range(N_KEYPOINTS)])
+    se = np.array([rmse_and_se(squared[:, [k]], clusters)[1] for k in range(N_KEYPOINTS)])
     return pd.DataFrame({"rmse_px": rmse, "rmse_se_px": se, "n_labelled": n}, index=pd.Index(KEYPOINT_NAMES, name="keypoint"))
 
 
@@ -176,8 +202,10 @@ COVARIATE_BINS = 5
 """Equal-count bins of an image property, in the figure and the sentences about it alike (fifths)."""
 
 
-def error_by_bins(covariate: np.ndarray, errors: np.ndarray, n_bins: int = COVARIATE_BINS) -> pd.DataFrame:
-    """Errors grouped into ``n_bins`` equal-count bins of ``covariate``: bin range, count, mean error and its SE.
+def error_by_bins(covariate: np.ndarray, errors: np.ndarray, n_bins: int = COVARIATE_BINS,
+                  clusters: np.ndarray | None = None) -> pd.DataFrame:
+    """Errors grouped into ``n_bins`` equal-count bins of ``covariate``: bin range, count, mean error and its SE
+    (:func:`mean_and_se`, cluster-robust with ``clusters``, a unit a row).
 
     Rows where either value is NaN are skipped. One row a bin, in increasing covariate order.
     """
@@ -186,14 +214,14 @@ def error_by_bins(covariate: np.ndarray, errors: np.ndarray, n_bins: int = COVAR
         raise ValueError(f"covariate has shape {covariate.shape} but errors have shape {errors.shape}")
     keep = ~(np.isnan(covariate) | np.isnan(errors))
     covariate, errors = covariate[keep], errors[keep]
+    units = None if clusters is None else np.asarray(clusters)[keep]
     order = np.argsort(covariate, kind="stable")
     rows = []
     for part in np.array_split(order, min(n_bins, len(order))) if len(order) else []:
-        values = errors[part]
+        mean, se = mean_and_se(errors[part], None if units is None else units[part])
         rows.append({
             "low": covariate[part].min(), "high": covariate[part].max(), "centre": float(np.median(covariate[part])),
-            "n": len(part), "mean_error": values.mean(),
-            "se": values.std(ddof=1) / np.sqrt(len(part)) if len(part) > 1 else np.nan,
+            "n": len(part), "mean_error": mean, "se": se,
         })
     return pd.DataFrame(rows, columns=["low", "high", "centre", "n", "mean_error", "se"])
 
@@ -255,13 +283,17 @@ def per_keypoint_pck(predicted: np.ndarray, truth: np.ndarray, radius_px: float)
     return np.array([_mean_or_nan(column[~np.isnan(column)] <= radius_px) for column in distances.T])
 
 
-def per_keypoint_failures(predicted: np.ndarray, truth: np.ndarray, radius_px: float) -> pd.DataFrame:
+def per_keypoint_failures(predicted: np.ndarray, truth: np.ndarray, radius_px: float,
+                          clusters: np.ndarray | None = None) -> pd.DataFrame:
     """:func:`per_keypoint_errors` plus each keypoint's ``failure_rate`` (the share of its labelled rows predicted more
-    than ``radius_px`` away) and that share's binomial standard error ``failure_rate_se``, most failing first."""
-    report = per_keypoint_errors(predicted, truth)
-    rate = 1 - per_keypoint_pck(predicted, truth, radius_px)
-    report["failure_rate"] = rate
-    report["failure_rate_se"] = np.sqrt(rate * (1 - rate) / report["n_labelled"].replace(0, np.nan))
+    than ``radius_px`` away) and that share's standard error ``failure_rate_se`` (:func:`mean_and_se` of the
+    failures, over faces or the units ``clusters`` gives them), most failing first."""
+    report = per_keypoint_errors(predicted, truth, clusters)
+    distances = point_distances(predicted, truth)
+    failed = np.where(np.isnan(distances), np.nan, distances > radius_px)
+    shares = [mean_and_se(failed[:, k], clusters) for k in range(N_KEYPOINTS)]
+    report["failure_rate"] = [share for share, _ in shares]
+    report["failure_rate_se"] = [se for _, se in shares]
     return report.sort_values("failure_rate", ascending=False)
 
 

@@ -25,16 +25,18 @@ def _legend_below(fig: matplotlib.figure.Figure, ax: matplotlib.axes.Axes) -> No
 
 
 def per_keypoint_error_bars(
-    predictions_by_model: Mapping[str, np.ndarray], truth: np.ndarray, noise_floor: float | None = None
+    predictions_by_model: Mapping[str, np.ndarray], truth: np.ndarray, noise_floor: float | None = None,
+    clusters: np.ndarray | None = None,
 ) -> matplotlib.figure.Figure:
-    """RMSE in pixels of each keypoint for each model: a dot a model with its 95 % interval as a line, the models
-    side by side within a keypoint's row (dots and lines, unlike bars with caps, stay readable with many models)."""
+    """RMSE in pixels of each keypoint for each model: a dot a model with its 95 % interval as a line (over the units
+    ``clusters`` gives the faces, else over faces), the models side by side within a keypoint's row (dots and lines,
+    unlike bars with caps, stay readable with many models)."""
     names = list(predictions_by_model)
     step = 0.8 / max(1, len(names))
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(KEYPOINT_NAMES) + 1.2))
     positions = np.arange(len(KEYPOINT_NAMES))
     for i, name in enumerate(names):
-        errors = metrics.per_keypoint_errors(predictions_by_model[name], truth)
+        errors = metrics.per_keypoint_errors(predictions_by_model[name], truth, clusters)
         ax.errorbar(errors["rmse_px"].to_numpy(float), positions + (i - (len(names) - 1) / 2) * step,
                     xerr=CONFIDENCE_Z * errors["rmse_se_px"].fillna(0).to_numpy(float), fmt="o", markersize=3.5, elinewidth=1.2,
                     capsize=0, label=name)
@@ -81,14 +83,15 @@ def pck_curves(
 
 def error_against(
     covariates: Mapping[str, np.ndarray], errors: np.ndarray, n_bins: int = metrics.COVARIATE_BINS,
-    error_label: str = "per-image RMSE (px)",
+    error_label: str = "per-image RMSE (px)", clusters: np.ndarray | None = None,
 ) -> matplotlib.figure.Figure:
-    """One panel per image property: each image's error (dots) and the mean error in equal-count bins (+-1.96 SE)."""
+    """One panel per image property: each image's error (dots) and the mean error in equal-count bins (+-1.96 SE,
+    over the units ``clusters`` gives the images, else over images)."""
     fig, axes = plt.subplots(1, len(covariates), figsize=(4.5 * len(covariates), 4), squeeze=False, sharey=True,
                              layout="constrained")
     for ax, (name, values) in zip(axes[0], covariates.items()):
         ax.scatter(values, errors, s=4, alpha=0.3, color="tab:gray", label="one face")
-        binned = metrics.error_by_bins(values, errors, n_bins)
+        binned = metrics.error_by_bins(values, errors, n_bins, clusters)
         ax.errorbar(binned["centre"], binned["mean_error"], yerr=CONFIDENCE_Z * binned["se"].fillna(0),
                     color="tab:red", marker="o", capsize=3,
                     label=f"mean in {len(binned)} equal-count bins, 95 % interval")

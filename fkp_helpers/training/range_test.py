@@ -108,9 +108,11 @@ def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure
         line, = ax.plot(test["learning_rate"], test["smoothed_loss"], label=name)
         read = near_minimum_point(test)
         ax.plot(read["learning_rate"], read["smoothed_loss"], "o", color=line.get_color(),
-                label=f"{name}: read at {read['learning_rate']:.2g} (first within {NEAR_MINIMUM:.0%} of the lowest)")
+                label=f"{name}: near-minimum point {read['learning_rate']:.2g} (first within {NEAR_MINIMUM:.0%} of "
+                      "the lowest)")
         reading = range_test_rate(test)
-        ax.axvline(reading, color=line.get_color(), linestyle=":", label=f"{name}: reading {reading:.2g}")
+        ax.axvline(reading, color=line.get_color(), linestyle=":",
+                   label=f"{name}: reading {reading:.2g} (that rate / {PEAK_DIVISOR:g})")
     ax.set(xscale="log", yscale="log", xlabel="learning rate (log scale)",
            ylabel="smoothed training loss (standardised units, log)", title="Learning-rate range tests")
     ax.set_ylim(0.8 * lowest, 2 * start)

@@ -264,13 +264,14 @@ def test_a_truncated_zip_is_named(subset, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_person_groups_reads_training_rows_in_row_order(tmp_path):
+def test_person_groups_reads_training_or_test_rows_in_row_order(tmp_path):
     assert person_groups(tmp_path) is None
     table = pd.DataFrame({"set": ["test", "training", "training", "test", "training"],
                           "position": [0, 2, 0, 1, 1], "person": ["t0", "p2", "p0", "t1", "p1"],
                           "source_file": "x.jpg", "filled_pixels": 0})
     table.to_csv(tmp_path / PERSON_FILE, index=False)
     assert person_groups(tmp_path).tolist() == ["p0", "p1", "p2"]
+    assert person_groups(tmp_path, "test").tolist() == ["t0", "t1"]
     table.loc[1, "position"] = 5
     table.to_csv(tmp_path / PERSON_FILE, index=False)
     with pytest.raises(ValueError, match="training positions"):

@@ -216,19 +216,47 @@ def test_describe_group_pair_reads_the_paired_interval_of_the_difference():
         "-0.011 to +0.029, paired over the same 504 faces), which includes 0: no difference shown.")
     assert diagnostics.describe_group_pair(table, differences, "b", "masked", "dropna").endswith(
         "(95 % interval -0.350 to -0.250, paired over the same 219 faces), which excludes 0: dropna lower.")
+    differences.loc["b", "ci95_px"] = np.nan  # one face or one person: no interval
+    assert diagnostics.describe_group_pair(table, differences, "b", "masked", "dropna").endswith(
+        "dropna minus masked -0.300 px (too few faces or people for an interval: 219 faces).")
 
 
 def test_paired_difference_by_group_matches_the_groups_rmse_difference(truth, rng):
     first, second = noisy(truth, rng, 1.0), noisy(truth, rng, 2.0)
-    groups = np.arange(len(truth)) % 2
-    differences = diagnostics.paired_difference_by_group(first, second, truth, groups, {1: "odd", 0: "even"})
+    groups, people = np.arange(len(truth)) % 2, np.arange(len(truth)) // 6
+    differences = diagnostics.paired_difference_by_group(first, second, truth, groups, {1: "odd", 0: "even"}, people)
     assert list(differences.index) == ["odd", "even"]
     for label, name in ((1, "odd"), (0, "even")):
         rows = groups == label
-        expected = metrics.rmse_px(second[rows], truth[rows]) - metrics.rmse_px(first[rows], truth[rows])
-        assert differences.loc[name, "difference_px"] == pytest.approx(expected)
+        difference, se = metrics.rmse_difference_and_se(metrics.squared_coordinate_errors(first[rows], truth[rows]),
+                                                        metrics.squared_coordinate_errors(second[rows], truth[rows]),
+                                                        people[rows])
+        assert difference == pytest.approx(metrics.rmse_px(second[rows], truth[rows]) - metrics.rmse_px(first[rows], truth[rows]))
+        assert differences.loc[name, ["difference_px", "ci95_px"]].tolist() == pytest.approx([difference, CONFIDENCE_Z * se])
         assert differences.loc[name, "n_faces"] == (~np.isnan(truth[rows])).any(axis=(1, 2)).sum()
-    assert (differences["ci95_px"] > 0).all()
+
+
+def test_frames_of_one_person_count_as_one_unit():
+    """Five identical frames of each of 40 people carry the evidence of 40 faces, not 200: with the people as units
+    the standard errors equal those of the 40 distinct faces; with frames as units they come out sqrt(5) too small."""
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(20, 76, size=(40, 15, 2))
+    predicted = truth + rng.normal(0.3, 2.0, truth.shape)
+    other = predicted + rng.normal(0, 0.5, truth.shape)
+    frames, people = np.repeat(np.arange(40), 5), np.repeat([f"p{i}" for i in range(40)], 5)
+    squared = metrics.squared_coordinate_errors(predicted, truth)
+    squared_other = metrics.squared_coordinate_errors(other, truth)
+    _, se = metrics.rmse_and_se(squared)
+    assert metrics.rmse_and_se(squared[frames], people)[1] == pytest.approx(se)
+    assert metrics.rmse_and_se(squared[frames])[1] < 0.5 * se
+    _, se_difference = metrics.rmse_difference_and_se(squared, squared_other)
+    assert metrics.rmse_difference_and_se(squared[frames], squared_other[frames], people)[1] == pytest.approx(se_difference)
+    bias = diagnostics.bias_table(predicted, truth)
+    repeated = diagnostics.bias_table(predicted[frames], truth[frames], people)
+    np.testing.assert_allclose(repeated[["bias_x_se_px", "bias_y_se_px"]], bias[["bias_x_se_px", "bias_y_se_px"]])
+    assert metrics.mean_and_se(np.array([1.0, 2.0, np.nan, 4.0]))[1] == pytest.approx(np.std([1, 2, 4], ddof=1) / np.sqrt(3))
+    with pytest.raises(ValueError, match="one unit a face"):
+        metrics.standard_error(np.zeros(3), np.array(["a", "b"]))
 
 
 def test_rmse_difference_se_matches_the_spread_of_repeated_differences():
@@ -284,18 +312,26 @@ def test_error_by_group_figure(truth, rng):
     plt.close(fig)
 
 
-def test_a_wrong_label_is_listed_as_a_gross_error_and_left_out_of_the_numbers_without_it(truth, rng):
+def test_wrong_labels_are_listed_as_gross_errors_and_left_out_of_the_numbers_without_them(truth, rng):
     predicted = noisy(truth, rng, 1.0)
     wrong = truth.copy()
     wrong[200, NOSE] = [10.0, 25.0]  # a label on the wrong spot, as in one real test face
+    eye = keypoint_index("left_eye_center")
+    wrong[150, eye] += [30.0, 0.0]
     gross = diagnostics.gross_errors(predicted, wrong)
-    assert len(gross) == 1 and gross.loc[0, "face"] == 200 and gross.loc[0, "keypoint"] == "nose_tip"
+    assert gross[["face", "keypoint"]].values.tolist() == [[200, "nose_tip"], [150, "left_eye_center"]], "farthest first"
     assert gross.loc[0, "distance_px"] == pytest.approx(np.hypot(*(predicted[200, NOSE] - [10.0, 25.0])))
     text = diagnostics.describe_gross_errors(predicted, wrong)
-    left_out = np.where((np.arange(300) == 200)[:, None, None] & (np.arange(15) == NOSE)[None, :, None], np.nan, wrong)
-    without = diagnostics.bias_table(predicted, left_out)
-    assert f"without them the RMSE is {metrics.rmse_px(predicted, left_out):.3f} px instead of " \
+    left_out = wrong.copy()
+    left_out[200, NOSE] = left_out[150, eye] = np.nan  # only these two points, not every face-keypoint pair
+    before, after = diagnostics.bias_table(predicted, wrong), diagnostics.bias_table(predicted, left_out)
+    assert text.startswith("2 labelled points lie more than 20 px from its prediction")
+    assert f"Without them the RMSE is {metrics.rmse_px(predicted, left_out):.3f} px instead of " \
            f"{metrics.rmse_px(predicted, wrong):.3f}" in text
-    assert f"nose_tip x {without.loc['nose_tip', 'bias_x_px']:+.2f}, y {without.loc['nose_tip', 'bias_y_px']:+.2f}" in text
-    assert metrics.rmse_px(predicted, wrong) > metrics.rmse_px(predicted, left_out) + 0.1, "it inflated the RMSE"
+    assert (f"nose_tip x {after.loc['nose_tip', 'bias_x_px']:+.2f} (from {before.loc['nose_tip', 'bias_x_px']:+.2f}), "
+            f"y {after.loc['nose_tip', 'bias_y_px']:+.2f} (from {before.loc['nose_tip', 'bias_y_px']:+.2f}) px") in text
+    assert metrics.rmse_px(predicted, wrong) > metrics.rmse_px(predicted, left_out) + 0.1, "they inflated the RMSE"
+    one_wrong = truth.copy()
+    one_wrong[200, NOSE] = [10.0, 25.0]
+    assert diagnostics.describe_gross_errors(predicted, one_wrong).startswith("1 labelled point lies more than 20 px")
     assert diagnostics.describe_gross_errors(predicted, truth) == "No labelled point lies more than 20 px from its prediction."

@@ -189,14 +189,17 @@ def test_per_keypoint_pck_by_hand():
     assert np.isnan(per[keypoint_index("mouth_right_corner")])
 
 
-def test_per_keypoint_failures_rate_and_binomial_error():
+def test_per_keypoint_failures_rate_and_its_standard_error():
     predicted, truth = tiny_case()  # distances: left eye 5, right eye 0, mouth left 1, nose 2
     predicted, truth = np.vstack([predicted, predicted]), np.vstack([truth, truth])
     predicted[2, LE] = truth[2, LE]  # the copy's left eye is exact: 1 of its 2 labelled rows fails at radius 2
     report = metrics.per_keypoint_failures(predicted, truth, 2)
     assert report.index[0] == "left_eye_center"
     assert report.loc["left_eye_center", "failure_rate"] == pytest.approx(0.5)
-    assert report.loc["left_eye_center", "failure_rate_se"] == pytest.approx(math.sqrt(0.5 * 0.5 / 2))
+    assert report.loc["left_eye_center", "failure_rate_se"] == pytest.approx(np.std([1, 0], ddof=1) / math.sqrt(2))
+    one_person = metrics.per_keypoint_failures(predicted, truth, 2, clusters=np.array(["a", "b", "a", "b"]))
+    assert np.isnan(one_person.loc["left_eye_center", "failure_rate_se"]), "both its rows are person a's: one unit"
+    assert one_person.loc["left_eye_center", "failure_rate"] == pytest.approx(0.5)
     assert report.loc["nose_tip", "failure_rate"] == 0 and report.loc["nose_tip", "failure_rate_se"] == 0
     never = report.loc["mouth_right_corner"]
     assert never["n_labelled"] == 0 and np.isnan(never["failure_rate"]) and np.isnan(never["failure_rate_se"])

@@ -63,7 +63,8 @@ def test_a_flat_stretch_past_the_minimum_does_not_move_the_reading():
     assert figure.axes[0].get_xscale() == "log" and figure.axes[0].get_xlabel()
     assert figure.axes[0].yaxis.get_minor_formatter()(0.6, 0) == "0.6", "plain tick labels, not 6 x 10^-1"
     labels = figure.axes[0].get_legend_handles_labels()[1]
-    assert "SGD: read at 0.01 (first within 2% of the lowest)" in labels, "the marker is in the legend"
+    assert "SGD: near-minimum point 0.01 (first within 2% of the lowest)" in labels, "the marker is in the legend"
+    assert "SGD: reading 0.001 (that rate / 10)" in labels
 
 
 def test_the_same_seed_builds_the_same_initial_weights_and_another_seed_does_not():
