@@ -35,7 +35,8 @@ def main() -> None:
     args = parser.parse_args()
     faces = read_udacity(args.source, progress=True)
     training = np.flatnonzero(~split_people(faces.persons, np.random.default_rng(SPLIT_SEED), TEST_FRACTION))
-    table = mirror_axis_table([faces.images[i] for i in training], faces.landmarks[training])
+    table = mirror_axis_table([faces.images[i] for i in training], faces.landmarks[training],
+                              [faces.persons[i] for i in training])
     estimate = x_offset_estimate(table)
     record = {
         "source": (f"scripts/udacity_x_offset.py on {args.source.name}: the training-side people of the split "
@@ -46,7 +47,8 @@ def main() -> None:
     write_atomically(args.out, (json.dumps(record, indent=1) + "\n").encode())
     sizes = pd.qcut(inter_pupil_distance(kaggle_keypoints_from_ibug68(faces.landmarks[training])), 4)
     by_size = pd.DataFrame({size: x_offset_estimate(group) for size, group in table.groupby(sizes, observed=True)}).T
-    by_size = by_size[["x_offset_px", "standard_error_px", "faces"]].astype({"faces": int}).rename_axis(
+    by_size = by_size[["x_offset_px", "standard_error_px", "faces", "people"]].astype(
+        {"faces": int, "people": int}).rename_axis(
         "inter-pupil distance (source px)")
     print(json.dumps(record, indent=1))
     print("by face size (quartiles of all measured faces):")

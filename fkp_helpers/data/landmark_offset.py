@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fkp_helpers.data.landmarks68 import IBUG68_MIDLINE, IBUG68_MIRROR_PAIRS, ibug68_mirror_permutation
+from fkp_helpers.stats import mean_and_se
 
 X_OFFSET_PATH = Path(__file__).with_name("udacity_x_offset.json")
 """The estimate the conversion corrects (written by ``scripts/udacity_x_offset.py``)."""
@@ -105,8 +106,10 @@ def mirror_face(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, n
     return np.ascontiguousarray(image[:, ::-1]), mirrored
 
 
-def mirror_axis_table(images: list[np.ndarray], landmarks: np.ndarray) -> pd.DataFrame:
-    """One row a face: :func:`mirror_axis_offset` of the face as it is and of its mirror image (NaN where none)."""
+def mirror_axis_table(images: list[np.ndarray], landmarks: np.ndarray,
+                      persons: list[str] | None = None) -> pd.DataFrame:
+    """One row a face: :func:`mirror_axis_offset` of the face as it is and of its mirror image (NaN where none), and
+    the face's ``person`` where ``persons`` are given (one a face)."""
     rows = []
     for image, points in zip(images, landmarks):
         plain, mirrored = mirror_axis_offset(image, points), mirror_axis_offset(*mirror_face(image, points))
@@ -116,20 +119,27 @@ def mirror_axis_table(images: list[np.ndarray], landmarks: np.ndarray) -> pd.Dat
             "match": np.nan if plain is None else plain.match,
             "yaw": np.nan if plain is None else plain.yaw,
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if persons is not None:
+        table["person"] = list(persons)
+    return table
 
 
 def x_offset_estimate(table: pd.DataFrame, min_match: float = MIN_MATCH) -> dict[str, float]:
     """The landmarks' shift from a :func:`mirror_axis_table`, over the faces that match their mirror image at least
-    ``min_match`` and were measured both ways: ``(plain - mirrored) / 2`` with its standard error, both means, and
-    what the measurement adds by itself (``(plain + mirrored) / 2``)."""
+    ``min_match`` and were measured both ways: ``(plain - mirrored) / 2`` with its standard error (over the people
+    where the table has a ``person`` column: frames of one person are not independent, ``fkp_helpers.stats``), both
+    means, and what the measurement adds by itself (``(plain + mirrored) / 2``)."""
     used = table[(table["match"] >= min_match) & table["offset_px"].notna() & table["mirrored_offset_px"].notna()]
     if used.empty:
         raise ValueError(f"no face matches its mirror image at {min_match} or better: nothing to estimate from")
     half_difference = (used["offset_px"] - used["mirrored_offset_px"]) / 2
+    people = used["person"].to_numpy() if "person" in used else None
+    offset, standard_error = mean_and_se(half_difference.to_numpy(), people)
     return {
-        "x_offset_px": float(half_difference.mean()),
-        "standard_error_px": float(half_difference.std(ddof=1) / np.sqrt(len(used))) if len(used) > 1 else np.nan,
+        "x_offset_px": offset,
+        "standard_error_px": standard_error,
+        **({} if people is None else {"people": int(len(set(people)))}),
         "plain_mean_px": float(used["offset_px"].mean()),
         "mirrored_mean_px": float(used["mirrored_offset_px"].mean()),
         "method_offset_px": float(((used["offset_px"] + used["mirrored_offset_px"]) / 2).mean()),

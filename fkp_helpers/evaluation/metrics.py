@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fkp_helpers.data.keypoints import KEYPOINT_NAMES, N_KEYPOINTS, SUBSETS, keypoint_index
+from fkp_helpers.stats import mean_and_se, standard_error
 
 LEFT_EYE, RIGHT_EYE = keypoint_index("left_eye_center"), keypoint_index("right_eye_center")
 DEFAULT_PCK_RADII_PX: tuple[float, ...] = (2.0, 4.0)
@@ -99,34 +100,6 @@ def _rmse_influence(squared: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]
     if rmse == 0:
         return rmse, faces, np.zeros(len(counts))
     return rmse, faces, (totals - mse * counts) / (2 * rmse * counts.sum())
-
-
-def standard_error(influence: np.ndarray, clusters: np.ndarray | None = None) -> float:
-    """The standard error of a statistic from each face's delta-method contribution to it (``influence``).
-
-    Faces are the independent units unless ``clusters`` gives each face a unit (a person): then the contributions
-    are summed per unit first, since frames of one person err together and are not independent evidence
-    (the cluster-robust standard error). NaN with fewer than 2 units."""
-    if clusters is not None:
-        clusters = np.asarray(clusters)
-        if clusters.shape != influence.shape:
-            raise ValueError(f"clusters must give one unit a face ({influence.shape}), got shape {clusters.shape}")
-        influence = np.bincount(np.unique(clusters, return_inverse=True)[1], weights=influence)
-    n = len(influence)
-    return float(np.sqrt(n / (n - 1) * np.sum(influence**2))) if n >= 2 else float("nan")
-
-
-def mean_and_se(values: np.ndarray, clusters: np.ndarray | None = None) -> tuple[float, float]:
-    """Mean of the non-NaN ``values`` (one a face) and its standard error (``sd / sqrt(n)`` with faces as units,
-    cluster-robust with ``clusters``: see :func:`standard_error`); NaN with too few."""
-    values = np.asarray(values, dtype=np.float64)
-    present = ~np.isnan(values)
-    if not present.any():
-        return float("nan"), float("nan")
-    kept = values[present]
-    mean = float(kept.mean())
-    units = None if clusters is None else np.asarray(clusters)[present]
-    return mean, standard_error((kept - mean) / len(kept), units)
 
 
 def rmse_and_se(squared: np.ndarray, clusters: np.ndarray | None = None) -> tuple[float, float]:

@@ -74,6 +74,21 @@ def test_the_estimate_cancels_what_the_measurement_adds_and_skips_poor_matches()
         x_offset_estimate(table, min_match=0.9)
 
 
+def test_the_standard_error_counts_people_not_frames():
+    """Each person's frames share that person's error: with people as the units, 60 frames of 12 people carry
+    the evidence of 12 measurements."""
+    rng = np.random.default_rng(1)
+    per_person = rng.normal(1.2, 0.4, 12)
+    half = np.repeat(per_person, 5)
+    table = pd.DataFrame({"offset_px": 0.3 + half, "mirrored_offset_px": 0.3 - half, "match": 0.8, "yaw": 0.0,
+                          "person": np.repeat([f"p{i}" for i in range(12)], 5)})
+    estimate = x_offset_estimate(table)
+    assert estimate["standard_error_px"] == pytest.approx(per_person.std(ddof=1) / np.sqrt(12))
+    assert (estimate["faces"], estimate["people"]) == (60, 12)
+    frames_only = x_offset_estimate(table.drop(columns="person"))
+    assert frames_only["standard_error_px"] < 0.5 * estimate["standard_error_px"] and "people" not in frames_only
+
+
 def test_shift_x_moves_x_only_and_copies():
     points = np.array([[[10, 20], [30, 40]]])
     moved = shift_x(points, 1.25)
