@@ -142,8 +142,9 @@ def describe_gross_errors(predicted: np.ndarray, truth: np.ndarray, threshold_px
     biases = "; ".join(f"{k} x {after.loc[k, 'bias_x_px']:+.2f} (from {before.loc[k, 'bias_x_px']:+.2f}), "
                        f"y {after.loc[k, 'bias_y_px']:+.2f} (from {before.loc[k, 'bias_y_px']:+.2f}) px"
                        for k in dict.fromkeys(gross["keypoint"]))
-    points = "1 labelled point lies" if len(gross) == 1 else f"{len(gross)} labelled points lie"
-    return (f"{points} more than {threshold_px:g} px from its prediction (listed above; picked by the model's own "
+    points = ("1 labelled point lies more than {} px from its prediction" if len(gross) == 1 else
+              f"{len(gross)} labelled points lie more than {{}} px from their predictions").format(f"{threshold_px:g}")
+    return (f"{points} (listed above; picked by the model's own "
             f"error, so a wrong label and a model's miss look alike here). Without them the RMSE is "
             f"{metrics.rmse_px(predicted, kept):.3f} px instead of {metrics.rmse_px(predicted, truth):.3f}, and the "
             f"biases become {biases}.")

@@ -325,7 +325,7 @@ def test_wrong_labels_are_listed_as_gross_errors_and_left_out_of_the_numbers_wit
     left_out = wrong.copy()
     left_out[200, NOSE] = left_out[150, eye] = np.nan  # only these two points, not every face-keypoint pair
     before, after = diagnostics.bias_table(predicted, wrong), diagnostics.bias_table(predicted, left_out)
-    assert text.startswith("2 labelled points lie more than 20 px from its prediction")
+    assert text.startswith("2 labelled points lie more than 20 px from their predictions (listed above;")
     assert f"Without them the RMSE is {metrics.rmse_px(predicted, left_out):.3f} px instead of " \
            f"{metrics.rmse_px(predicted, wrong):.3f}" in text
     assert (f"nose_tip x {after.loc['nose_tip', 'bias_x_px']:+.2f} (from {before.loc['nose_tip', 'bias_x_px']:+.2f}), "
@@ -333,5 +333,6 @@ def test_wrong_labels_are_listed_as_gross_errors_and_left_out_of_the_numbers_wit
     assert metrics.rmse_px(predicted, wrong) > metrics.rmse_px(predicted, left_out) + 0.1, "they inflated the RMSE"
     one_wrong = truth.copy()
     one_wrong[200, NOSE] = [10.0, 25.0]
-    assert diagnostics.describe_gross_errors(predicted, one_wrong).startswith("1 labelled point lies more than 20 px")
+    assert diagnostics.describe_gross_errors(predicted, one_wrong).startswith(
+        "1 labelled point lies more than 20 px from its prediction (listed above;")
     assert diagnostics.describe_gross_errors(predicted, truth) == "No labelled point lies more than 20 px from its prediction."
