@@ -9,6 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def units_of(clusters: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    """The units ``clusters`` gives the faces selected by ``rows`` (a mask or indices), or None where faces are the
+    units."""
+    return None if clusters is None else np.asarray(clusters)[rows]
+
+
 def standard_error(influence: np.ndarray, clusters: np.ndarray | None = None) -> float:
     """The standard error of a statistic from each face's contribution to it (``influence``), with faces as the
     units, or the units ``clusters`` gives the faces (one label a face, e.g. its person). NaN with fewer than 2
@@ -32,5 +38,4 @@ def mean_and_se(values: np.ndarray, clusters: np.ndarray | None = None) -> tuple
         return float("nan"), float("nan")
     kept = values[present]
     mean = float(kept.mean())
-    units = None if clusters is None else np.asarray(clusters)[present]
-    return mean, standard_error((kept - mean) / len(kept), units)
+    return mean, standard_error((kept - mean) / len(kept), units_of(clusters, present))

@@ -22,6 +22,7 @@ import fkp_helpers.evaluation.metrics as metrics
 from fkp_helpers.data.keypoints import IMAGE_SIZE, KEYPOINT_NAMES
 from fkp_helpers.evaluation.plots import CONFIDENCE_Z
 from fkp_helpers.plotting import keypoint_colours
+from fkp_helpers.stats import units_of
 
 ELLIPSE_LEVEL = 0.95
 ELLIPSE_CHI2 = float(-2 * np.log(1 - ELLIPSE_LEVEL))
@@ -142,10 +143,10 @@ def describe_gross_errors(predicted: np.ndarray, truth: np.ndarray, threshold_px
     biases = "; ".join(f"{k} x {after.loc[k, 'bias_x_px']:+.2f} (from {before.loc[k, 'bias_x_px']:+.2f}), "
                        f"y {after.loc[k, 'bias_y_px']:+.2f} (from {before.loc[k, 'bias_y_px']:+.2f}) px"
                        for k in dict.fromkeys(gross["keypoint"]))
-    points = ("1 labelled point lies more than {} px from its prediction" if len(gross) == 1 else
-              f"{len(gross)} labelled points lie more than {{}} px from their predictions").format(f"{threshold_px:g}")
-    return (f"{points} (listed above; picked by the model's own "
-            f"error, so a wrong label and a model's miss look alike here). Without them the RMSE is "
+    points = (f"1 labelled point lies more than {threshold_px:g} px from its prediction" if len(gross) == 1 else
+              f"{len(gross)} labelled points lie more than {threshold_px:g} px from their predictions")
+    return (f"{points} (listed above; picked by the model's own error, so a wrong label and a model's miss look "
+            f"alike here). Without them the RMSE is "
             f"{metrics.rmse_px(predicted, kept):.3f} px instead of {metrics.rmse_px(predicted, truth):.3f}, and the "
             f"biases become {biases}.")
 
@@ -309,11 +310,6 @@ def scale_bins(truth: np.ndarray, n_bins: int = 4) -> tuple[np.ndarray, dict[int
     return labels, {b: f"inter-pupil {edges[b]:.1f}-{edges[b + 1]:.1f} px" for b in range(n_bins)}
 
 
-def _in_group(clusters: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
-    """The units (``clusters``) of the faces in ``rows``, or None where faces are the units."""
-    return None if clusters is None else np.asarray(clusters)[rows]
-
-
 def _named_groups(groups: np.ndarray, n_faces: int, group_names: Mapping[Hashable, str] | None) -> dict:
     """``group_names`` (label -> name), or every label of ``groups`` by itself in sorted order; checks the shape."""
     groups = np.asarray(groups)
@@ -345,7 +341,7 @@ def error_by_group(
         for model, errors in squared.items():
             members = np.asarray(groups) == label
             in_group = errors[members]
-            rmse, se = metrics.rmse_and_se(in_group, _in_group(clusters, members))
+            rmse, se = metrics.rmse_and_se(in_group, units_of(clusters, members))
             n_faces = int((~np.isnan(in_group)).any(axis=1).sum())
             rows.append({"group": group, "model": model, "rmse_px": rmse, "ci95_px": CONFIDENCE_Z * se,
                          "n_faces": n_faces})
@@ -371,7 +367,7 @@ def paired_difference_by_group(
     for label, group in names.items():
         in_group = np.asarray(groups) == label
         difference, se = metrics.rmse_difference_and_se(first_errors[in_group], second_errors[in_group],
-                                                         _in_group(clusters, in_group))
+                                                         units_of(clusters, in_group))
         n_faces = int((~np.isnan(first_errors[in_group])).any(axis=1).sum())
         rows.append({"group": group, "difference_px": difference, "ci95_px": CONFIDENCE_Z * se, "n_faces": n_faces})
     return pd.DataFrame(rows, columns=["group", "difference_px", "ci95_px", "n_faces"]).set_index("group")

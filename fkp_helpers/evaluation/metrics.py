@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fkp_helpers.data.keypoints import KEYPOINT_NAMES, N_KEYPOINTS, SUBSETS, keypoint_index
-from fkp_helpers.stats import mean_and_se, standard_error
+from fkp_helpers.stats import mean_and_se, standard_error, units_of
 
 LEFT_EYE, RIGHT_EYE = keypoint_index("left_eye_center"), keypoint_index("right_eye_center")
 DEFAULT_PCK_RADII_PX: tuple[float, ...] = (2.0, 4.0)
@@ -113,7 +113,7 @@ def rmse_and_se(squared: np.ndarray, clusters: np.ndarray | None = None) -> tupl
     NaN standard error with fewer than 2 units with a label (both NaN with none); 0 when the RMSE is 0.
     """
     rmse, faces, influence = _rmse_influence(squared)
-    return rmse, standard_error(influence, None if clusters is None else np.asarray(clusters)[faces])
+    return rmse, standard_error(influence, units_of(clusters, faces))
 
 
 def rmse_difference_and_se(squared_first: np.ndarray, squared_second: np.ndarray,
@@ -131,8 +131,7 @@ def rmse_difference_and_se(squared_first: np.ndarray, squared_second: np.ndarray
                          f"got shapes {squared_first.shape} and {squared_second.shape} or different missing labels")
     first, faces, first_influence = _rmse_influence(squared_first)
     second, _, second_influence = _rmse_influence(squared_second)
-    units = None if clusters is None else np.asarray(clusters)[faces]
-    return second - first, standard_error(second_influence - first_influence, units)
+    return second - first, standard_error(second_influence - first_influence, units_of(clusters, faces))
 
 
 def per_keypoint_errors(predicted: np.ndarray, truth: np.ndarray, clusters: np.ndarray | None = None) -> pd.DataFrame:
@@ -187,11 +186,11 @@ def error_by_bins(covariate: np.ndarray, errors: np.ndarray, n_bins: int = COVAR
         raise ValueError(f"covariate has shape {covariate.shape} but errors have shape {errors.shape}")
     keep = ~(np.isnan(covariate) | np.isnan(errors))
     covariate, errors = covariate[keep], errors[keep]
-    units = None if clusters is None else np.asarray(clusters)[keep]
+    units = units_of(clusters, keep)
     order = np.argsort(covariate, kind="stable")
     rows = []
     for part in np.array_split(order, min(n_bins, len(order))) if len(order) else []:
-        mean, se = mean_and_se(errors[part], None if units is None else units[part])
+        mean, se = mean_and_se(errors[part], units_of(units, part))
         rows.append({
             "low": covariate[part].min(), "high": covariate[part].max(), "centre": float(np.median(covariate[part])),
             "n": len(part), "mean_error": mean, "se": se,
