@@ -338,8 +338,8 @@ def error_by_group(
     squared = {model: metrics.squared_coordinate_errors(p, truth) for model, p in predictions_by_model.items()}
     rows = []
     for label, group in names.items():
+        members = np.asarray(groups) == label
         for model, errors in squared.items():
-            members = np.asarray(groups) == label
             in_group = errors[members]
             rmse, se = metrics.rmse_and_se(in_group, units_of(clusters, members))
             n_faces = int((~np.isnan(in_group)).any(axis=1).sum())

@@ -38,8 +38,8 @@ def per_keypoint_error_bars(
     for i, name in enumerate(names):
         errors = metrics.per_keypoint_errors(predictions_by_model[name], truth, clusters)
         ax.errorbar(errors["rmse_px"].to_numpy(float), positions + (i - (len(names) - 1) / 2) * step,
-                    xerr=CONFIDENCE_Z * errors["rmse_se_px"].fillna(0).to_numpy(float), fmt="o", markersize=3.5, elinewidth=1.2,
-                    capsize=0, label=name)
+                    xerr=CONFIDENCE_Z * errors["rmse_se_px"].fillna(0).to_numpy(float), fmt="o", markersize=3.5,
+                    elinewidth=1.2, capsize=0, label=name)
     ax.set_ylim(len(KEYPOINT_NAMES) - 0.5, -0.5)  # first keypoint on top
     ax.grid(axis="x", alpha=0.3)
     if noise_floor is not None:

@@ -231,8 +231,10 @@ def test_paired_difference_by_group_matches_the_groups_rmse_difference(truth, rn
         difference, se = metrics.rmse_difference_and_se(metrics.squared_coordinate_errors(first[rows], truth[rows]),
                                                         metrics.squared_coordinate_errors(second[rows], truth[rows]),
                                                         people[rows])
-        assert difference == pytest.approx(metrics.rmse_px(second[rows], truth[rows]) - metrics.rmse_px(first[rows], truth[rows]))
-        assert differences.loc[name, ["difference_px", "ci95_px"]].tolist() == pytest.approx([difference, CONFIDENCE_Z * se])
+        assert difference == pytest.approx(
+            metrics.rmse_px(second[rows], truth[rows]) - metrics.rmse_px(first[rows], truth[rows]))
+        assert differences.loc[name, ["difference_px", "ci95_px"]].tolist() == pytest.approx(
+            [difference, CONFIDENCE_Z * se])
         assert differences.loc[name, "n_faces"] == (~np.isnan(truth[rows])).any(axis=(1, 2)).sum()
 
 
@@ -250,7 +252,8 @@ def test_frames_of_one_person_count_as_one_unit():
     assert metrics.rmse_and_se(squared[frames], people)[1] == pytest.approx(se)
     assert metrics.rmse_and_se(squared[frames])[1] < 0.5 * se
     _, se_difference = metrics.rmse_difference_and_se(squared, squared_other)
-    assert metrics.rmse_difference_and_se(squared[frames], squared_other[frames], people)[1] == pytest.approx(se_difference)
+    paired = metrics.rmse_difference_and_se(squared[frames], squared_other[frames], people)
+    assert paired[1] == pytest.approx(se_difference)
     bias = diagnostics.bias_table(predicted, truth)
     repeated = diagnostics.bias_table(predicted[frames], truth[frames], people)
     np.testing.assert_allclose(repeated[["bias_x_se_px", "bias_y_se_px"]], bias[["bias_x_se_px", "bias_y_se_px"]])
@@ -316,7 +319,8 @@ def test_wrong_labels_are_listed_as_gross_errors_and_left_out_of_the_numbers_wit
     eye = keypoint_index("left_eye_center")
     wrong[150, eye] += [30.0, 0.0]
     gross = diagnostics.gross_errors(predicted, wrong)
-    assert gross[["face", "keypoint"]].values.tolist() == [[200, "nose_tip"], [150, "left_eye_center"]], "farthest first"
+    assert gross[["face", "keypoint"]].values.tolist() == [[200, "nose_tip"], [150, "left_eye_center"]], \
+        "farthest first"
     assert gross.loc[0, "distance_px"] == pytest.approx(np.hypot(*(predicted[200, NOSE] - [10.0, 25.0])))
     text = diagnostics.describe_gross_errors(predicted, wrong)
     left_out = wrong.copy()
@@ -332,4 +336,5 @@ def test_wrong_labels_are_listed_as_gross_errors_and_left_out_of_the_numbers_wit
     one_wrong[200, NOSE] = [10.0, 25.0]
     assert diagnostics.describe_gross_errors(predicted, one_wrong).startswith(
         "1 labelled point lies more than 20 px from its prediction (listed above;")
-    assert diagnostics.describe_gross_errors(predicted, truth) == "No labelled point lies more than 20 px from its prediction."
+    assert diagnostics.describe_gross_errors(predicted, truth) == (
+        "No labelled point lies more than 20 px from its prediction.")
