@@ -1,5 +1,6 @@
-"""The series end to end on the smoke profile: papermill runs every notebook, then nbval re-executes the copies and
-checks that the cells marked NBVAL_CHECK_OUTPUT reproduce their outputs exactly."""
+"""The series end to end on the smoke profile: papermill runs every notebook; then nbval executes the committed
+notebooks as "Run All" does and checks that the cells marked NBVAL_CHECK_OUTPUT reproduce the papermill run's outputs
+exactly; an interrupted run resumes to the same numbers."""
 import json
 import os
 import signal
@@ -9,7 +10,6 @@ import time
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from fkp_helpers.runner import list_notebooks, run_series
 
@@ -33,16 +33,6 @@ def test_eda_summary_matches_the_data(smoke_run):
     assert summary["rows"] == 96 and sum(summary["regimes"].values()) == 96
     assert "FKP-synth" in summary["data"]
     assert (smoke_run / "figures" / "01_missing_patterns.png").is_file()
-
-
-def test_nbval_reproduces_the_checked_outputs(smoke_run):
-    executed = [str(smoke_run / p.name) for p in list_notebooks()]
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name", "python3", "-p", "no:cacheprovider",
-         "-q", *executed],
-        capture_output=True, text=True, cwd=smoke_run,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 TF_NOISE = ("absl::InitializeLog", "I0000 ", "W0000 ", "E0000 ", "oneDNN custom operations")
@@ -92,21 +82,33 @@ def test_an_interrupted_run_resumes_to_the_numbers_of_an_uninterrupted_one(smoke
     assert numbers_of(run_dir) == numbers_of(smoke_run)
 
 
-def test_committed_notebooks_run_all_as_jupyterlab_does(tmp_path):
-    """Each committed notebook, executed top to bottom with no injected parameters (as "Run All" does), on the
-    smoke profile (the one edit: the published run's profile), into its own run folder; 04 finds 03's outputs."""
+def run_all_copy(source, executed) -> nbformat.NotebookNode:
+    """The committed notebook ``source`` as "Run All" runs it, with one edit (the published run's profile becomes
+    smoke), carrying the outputs of the same notebook's papermill run ``executed`` for nbval to compare against."""
+    notebook = nbformat.read(source, as_version=4)
+    for cell, ran in zip(notebook.cells, executed.cells, strict=True):
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            assert "run_dir" not in cell.source and "data_dir" not in cell.source, source.name
+            cell.source = cell.source.replace('profile = "cpu"', 'profile = "smoke"')
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = ran.outputs, ran.execution_count
+    return notebook
+
+
+def test_committed_notebooks_run_all_and_reproduce_the_papermill_run(smoke_run, tmp_path):
+    """nbval executes each committed notebook top to bottom with no injected parameters (as "Run All" does), on the
+    smoke profile, into its own run folder (04 finds 03's outputs): no cell may fail, the cells marked
+    NBVAL_CHECK_OUTPUT must reproduce the papermill run's outputs exactly, and the run's numbers must equal it."""
     notebook_dir = tmp_path / "notebooks"
     notebook_dir.mkdir()
+    copies = []
     for source in list_notebooks():
-        notebook = nbformat.read(source, as_version=4)
-        for cell in notebook.cells:
-            if "injected-parameters" in cell.metadata.get("tags", []):
-                assert "run_dir" not in cell.source and "data_dir" not in cell.source, source.name
-                cell.source = cell.source.replace('profile = "cpu"', 'profile = "smoke"')
-        client = NotebookClient(notebook, kernel_name="python3", resources={"metadata": {"path": str(notebook_dir)}})
-        client.execute()
-        errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-        assert not errors, source.name
-        assert not [t for t in stream_texts(notebook) if any(noise in t for noise in TF_NOISE)], source.name
-    interactive = tmp_path / "runs" / "interactive"
-    assert (interactive / "training_results.json").is_file() and (interactive / "evaluation.json").is_file()
+        copies.append(notebook_dir / source.name)
+        nbformat.write(run_all_copy(source, nbformat.read(smoke_run / source.name, as_version=4)), copies[-1])
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name", "python3", "-p", "no:cacheprovider",
+         "-q", *map(str, copies)],
+        capture_output=True, text=True, cwd=notebook_dir,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert numbers_of(tmp_path / "runs" / "interactive") == numbers_of(smoke_run)
