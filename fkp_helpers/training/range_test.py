@@ -101,7 +101,7 @@ def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure
     """Smoothed training loss against learning rate (both log scale), one line per optimizer, with its reading
     (dotted: the highest trial rate) and the point the rule read it from (marker: the first rate near the lowest
     loss). The loss axis stops at twice the highest starting loss, so a diverging end does not flatten the rest."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7, 5.5))
     lowest = min(test["smoothed_loss"].min() for test in tests.values())
     start = max(test["smoothed_loss"].iloc[0] for test in tests.values())
     for name, test in tests.items():
@@ -117,6 +117,6 @@ def plot_range_tests(tests: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure
            ylabel="smoothed training loss (standardised units, log)", title="Learning-rate range tests")
     ax.set_ylim(0.8 * lowest, 2 * start)
     plain_log_ticks(ax.yaxis)  # after set_yscale, which resets the formatters
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.16))  # below the plot, which keeps its width
     fig.tight_layout()
     return fig
