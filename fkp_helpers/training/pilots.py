@@ -1,0 +1,84 @@
+"""The budget pilots: the study's runs on a ladder of doubling budgets, and the budget they select.
+
+``scripts/budget_pilots.py`` trains them and records each run with ``run_record`` in ``results/budget_pilots.json``;
+``budget_table`` and ``choose_budget`` read that record, ``plot_pilots`` draws it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.figure
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from fkp_helpers.training.loop import TrainingResult
+from fkp_helpers.training.study import validation_curve
+
+BUDGET_TOLERANCE = 0.02
+"""B is within tolerance when its best validation RMSE is at most 2 % above its twin's at 2B."""
+
+
+def run_record(result: TrainingResult, **extra: Any) -> dict[str, Any]:
+    """One pilot as JSON: its settings, best validation RMSE, every validation measurement and the training RMSE
+    and seconds of each epoch; ``extra`` (precision, machine) is added as is."""
+    curve = validation_curve(result)
+    history = result.history
+    return {
+        "optimizer": result.optimizer,
+        "peak_learning_rate": result.learning_rate,
+        "epochs": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "best_val_rmse_px": result.best_val_rmse_px,
+        "images_per_second": result.images_per_second,
+        "validation": {"epoch": curve["epoch"].round(4).tolist(), "rmse_px": curve.iloc[:, 1].round(4).tolist()},
+        "train_rmse_px": history["masked_rmse_px"].round(4).tolist(),
+        "epoch_seconds": history["seconds"].round(2).tolist(),
+        **extra,
+    }
+
+
+def budget_table(record: dict[str, Any]) -> pd.DataFrame:
+    """Best validation RMSE of each pilot: a row per optimizer and precision, a column per budget (epochs), and
+    ``ratio_to_2x_<B>``: the run at B over its twin at 2B (NaN where the twin has not run)."""
+    rows = pd.DataFrame([{"optimizer": run["optimizer"], "precision": run["precision"], "epochs": run["epochs"],
+                          "best": run["best_val_rmse_px"]} for run in record.get("runs", {}).values()])
+    if rows.empty:
+        return rows
+    table = rows.pivot_table(index=["optimizer", "precision"], columns="epochs", values="best")
+    for budget in table.columns.tolist():
+        if 2 * budget in table.columns:
+            table[f"ratio_to_2x_{budget}"] = table[budget] / table[2 * budget]
+    return table
+
+
+def choose_budget(table: pd.DataFrame, tolerance: float = BUDGET_TOLERANCE) -> int | None:
+    """The shortest budget whose every row (optimizer) is within ``tolerance`` of its run at twice the budget;
+    None while no measured budget qualifies."""
+    budgets = sorted(column for column in table.columns if isinstance(column, (int, float)))
+    for budget in budgets:
+        ratio = f"ratio_to_2x_{budget}"
+        if ratio in table and table[ratio].notna().all() and (table[ratio] <= 1 + tolerance).all():
+            return int(budget)
+    return None
+
+
+def plot_pilots(record: dict[str, Any]) -> matplotlib.figure.Figure:
+    """Validation RMSE against epochs, a panel per optimizer and a line per budget, with the mean shape's floor."""
+    optimizers = list(dict.fromkeys(run["optimizer"] for run in record["runs"].values()))
+    fig, axes = plt.subplots(1, len(optimizers), figsize=(5.5 * len(optimizers), 4), sharey=True, squeeze=False)
+    for ax, optimizer in zip(axes[0], optimizers):
+        runs = sorted((run for run in record["runs"].values() if run["optimizer"] == optimizer),
+                      key=lambda run: (run["epochs"], run["precision"]))
+        for run in runs:
+            label = f"{run['epochs']} epochs, best {run['best_val_rmse_px']:.3f} px"
+            if run["precision"] != "float32":
+                label += f" ({run['precision']})"
+            ax.plot(run["validation"]["epoch"], run["validation"]["rmse_px"], linewidth=1.2, label=label)
+        ax.axhline(record["mean_shape_val_rmse_px"], color="0.4", linestyle="--", linewidth=1,
+                   label=f"mean shape {record['mean_shape_val_rmse_px']:.3f} px")
+        ax.set(title=f"VGG + {'SGD' if optimizer == 'sgd' else 'Adam'}, peak {runs[0]['peak_learning_rate']:g}",
+               xlabel="epoch (warmup, then cosine decay over each run's budget)", ylabel="validation RMSE (px)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,108 @@
+"""The optimizer study's training budget, measured: pilot runs of notebook 03's VGG on a ladder of budgets.
+
+Each pilot is a study run as notebook 03 trains it (the real faces or whatever ``resolve_data_dir`` gives the
+profile, the same split by person, standardised inputs and targets, He initialisation, augmentation, batch 32,
+5 % warmup then cosine decay over the whole budget, seed 0, float32 unless ``--bf16``), one per optimizer and budget,
+at the peak rate the quick profile's rate trials picked on the real faces (SGD 0.0091, Adam 0.0012). The budgets
+double (15, 30, 60 epochs by default), so each run has a twin at twice its budget.
+
+The criterion, fixed before the first pilot ran: the study's budget B is the shortest budget of the ladder at which
+each optimizer's best validation RMSE is within 2 % of its own run at 2B. The longest rung has no twin, so it can
+only be the twin of the one below it.
+
+    python scripts/budget_pilots.py                      # every missing rung, longest first; hours on 2 cores
+    python scripts/budget_pilots.py --budgets 60 --optimizers sgd
+
+Results go to ``results/budget_pilots.json`` (merged: a rung already there is not trained again unless ``--redo``)
+and the figure to ``figures/03_budget_pilots.png``; models and histories stay in ``runs/budget-pilots/`` (resumable
+while that folder lasts). Validation only: the test people are not read.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import platform
+import re
+from pathlib import Path
+
+from fkp_helpers.augment import AugmentedSequence
+from fkp_helpers.data import load_series_data, resolve_data_dir, split_groups, training_split
+from fkp_helpers.evaluation import rmse_px
+from fkp_helpers.plotting import save_figure
+from fkp_helpers.profiles import get_profile
+from fkp_helpers.training import (
+    build_mean_shape_model,
+    build_vgg,
+    initial_model,
+    model_inputs,
+    model_targets,
+    predict_keypoints,
+    standardisation,
+    train_scheduled,
+)
+from fkp_helpers.training.pilots import budget_table, plot_pilots, run_record
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results" / "budget_pilots.json"
+PILOT_RATES = {"sgd": 0.0091, "adam": 0.0012}
+"""The peaks the quick (cpu) profile's rate trials picked on the real faces (published notebook 03)."""
+
+
+def cpu_model() -> str:
+    """The CPU's model name and whether it has AVX-512 and native bfloat16 (from /proc/cpuinfo)."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    name = (re.search(r"^model name\s*:\s*(.*)$", text, re.M) or [None, platform.processor()])[1]
+    flags = set((re.search(r"^flags\s*:\s*(.*)$", text, re.M) or [None, ""])[1].split())
+    kind = "AVX-512 + bfloat16" if "avx512_bf16" in flags else "AVX-512" if "avx512f" in flags else "AVX2"
+    return f"{name} ({kind}, {len(__import__('os').sched_getaffinity(0))} cores)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budgets", type=int, nargs="+", default=[60, 30, 15], help="epochs, trained in this order")
+    parser.add_argument("--optimizers", nargs="+", default=list(PILOT_RATES), choices=list(PILOT_RATES))
+    parser.add_argument("--profile", default="cpu", help="data and batch size of this profile (default: cpu)")
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 compute (a separate record per precision)")
+    parser.add_argument("--redo", action="store_true", help="train rungs already recorded again")
+    parser.add_argument("--out", type=Path, default=ROOT, help="where results/, figures/ and runs/ go (default: the repo)")
+    args = parser.parse_args()
+
+    settings, seed = get_profile(args.profile), 0
+    data = load_series_data(resolve_data_dir(None, settings, seed))
+    images, keypoints = data.train.images, data.train.keypoints
+    groups, _ = split_groups(data)
+    split = training_split(images, settings.val_fraction, seed, settings.max_train_images, groups=groups)
+    train_index, val_index = split["train_index"], split["val_index"]
+    val = model_inputs(images[val_index]), model_targets(keypoints[val_index])
+    precision = "mixed_bfloat16" if args.bf16 else "float32"
+    build = functools.partial(build_vgg, mixed_precision=args.bf16, he_init=True,
+                              scaling=standardisation(images[train_index], keypoints[train_index]))
+    floor = rmse_px(predict_keypoints(build_mean_shape_model(keypoints[train_index]), images[val_index]),
+                    keypoints[val_index])
+
+    results = args.out / RESULTS.relative_to(ROOT)
+    record = json.loads(results.read_text()) if results.is_file() else {}
+    record.update(criterion="B: the shortest budget at which each optimizer's best validation RMSE is within 2 % "
+                            "of its own run at 2B", seed=seed, batch_size=settings.batch_size, data=data.description,
+                  train_images=len(train_index), val_images=len(val_index), mean_shape_val_rmse_px=floor)
+    runs = record.setdefault("runs", {})
+    run_dir = args.out / "runs" / "budget-pilots"
+    for epochs in args.budgets:
+        for optimizer in args.optimizers:
+            key = f"{optimizer}_{epochs}ep_{precision}"
+            if key in runs and not args.redo:
+                print(f"{key}: recorded in {results}; skipped", flush=True)
+                continue
+            batches = AugmentedSequence(images[train_index], keypoints[train_index], settings.batch_size, seed=seed)
+            result = train_scheduled(initial_model(build, seed), batches, val, optimizer, PILOT_RATES[optimizer],
+                                     epochs, seed, run_dir, key, progress_every=max(1, epochs // 10))
+            runs[key] = run_record(result, precision=precision, machine=cpu_model())
+            results.parent.mkdir(parents=True, exist_ok=True)
+            results.write_text(json.dumps(record, indent=1) + "\n")
+            print(budget_table(record).to_string(), flush=True)
+            save_figure(plot_pilots(record), "03_budget_pilots", args.out / "figures")
+
+
+if __name__ == "__main__":
+    main()

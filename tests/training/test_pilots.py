@@ -1,0 +1,41 @@
+"""The budget pilots' table and the budget it selects."""
+from __future__ import annotations
+
+import math
+
+from fkp_helpers.training.pilots import budget_table, choose_budget, plot_pilots
+
+
+def _run(optimizer: str, epochs: int, best: float) -> dict:
+    return {"optimizer": optimizer, "precision": "float32", "epochs": epochs, "best_val_rmse_px": best,
+            "peak_learning_rate": 0.01, "validation": {"epoch": [1, epochs], "rmse_px": [3.5, best]}}
+
+
+def _record(*runs: dict) -> dict:
+    return {"mean_shape_val_rmse_px": 3.7, "runs": {f"{r['optimizer']}_{r['epochs']}": r for r in runs}}
+
+
+def test_budget_table_sets_each_budget_beside_its_twin_at_twice_the_epochs():
+    table = budget_table(_record(_run("sgd", 15, 2.2), _run("sgd", 30, 2.0), _run("sgd", 60, 1.98)))
+    assert math.isclose(table.loc[("sgd", "float32"), "ratio_to_2x_15"], 1.1)
+    assert math.isclose(table.loc[("sgd", "float32"), "ratio_to_2x_30"], 2.0 / 1.98)
+    assert "ratio_to_2x_60" not in table
+
+
+def test_choose_budget_takes_the_shortest_budget_within_tolerance_for_every_optimizer():
+    runs = [_run("sgd", 15, 2.2), _run("sgd", 30, 2.0), _run("sgd", 60, 1.98),
+            _run("adam", 15, 2.03), _run("adam", 30, 2.0), _run("adam", 60, 1.99)]
+    # Adam alone would settle at 15 epochs; SGD needs 30, so the study's budget is 30.
+    assert choose_budget(budget_table(_record(*runs))) == 30
+
+
+def test_choose_budget_is_none_until_a_budget_and_its_twin_have_both_run():
+    assert choose_budget(budget_table(_record(_run("sgd", 60, 2.0)))) is None
+    runs = [_run("sgd", 30, 2.0), _run("sgd", 60, 1.98), _run("adam", 60, 2.0)]
+    assert choose_budget(budget_table(_record(*runs))) is None  # Adam's 30-epoch twin is missing
+
+
+def test_plot_pilots_draws_a_panel_per_optimizer_with_the_floor():
+    fig = plot_pilots(_record(_run("sgd", 30, 2.0), _run("adam", 30, 2.1)))
+    assert [ax.get_title().split(",")[0] for ax in fig.axes] == ["VGG + SGD", "VGG + Adam"]
+    assert all(len(ax.get_lines()) == 2 for ax in fig.axes)  # the run and the mean shape's line
