@@ -4,6 +4,4 @@
 (03) -> ``evaluation`` (04); ``profiles``, ``plotting``, ``runner`` and ``cli`` sit around them. A stage imports only
 earlier stages (checked by import-linter in the tests).
 """
-from fkp_helpers import _moved
 
-_moved.install()

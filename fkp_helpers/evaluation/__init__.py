@@ -2,43 +2,24 @@
 
 Each module holds one concern; the names below are the stage's public API, importable from here.
 """
-from fkp_helpers.evaluation.diagnostics import (
-    ELLIPSE_CHI2,
-    GROSS_ERROR_PX,
-    bias_table,
-    describe_bias,
-    describe_extreme_bins,
+from fkp_helpers.evaluation.groups import (
     describe_group_pair,
-    describe_gross_errors,
-    ellipse_parameters,
     error_by_group,
     error_by_group_figure,
-    error_ellipses,
-    gross_errors,
-    mean_face,
     paired_difference_by_group,
-    predicted_vs_true,
-    residual_histograms,
-    residuals,
     scale_bins,
 )
 from fkp_helpers.evaluation.metrics import (
     DEFAULT_PCK_FRACTIONS,
     DEFAULT_PCK_RADII_PX,
-    NOISE_FLOOR_ROW,
     best_and_worst,
     check_keypoint_arrays,
     error_by_bins,
-    evaluation_table,
-    held_out_table,
     eye_line_angle_deg,
     inter_pupil_distance,
     labelled_mask,
     mae_px,
-    metric_row,
     nme_iod,
-    noise_floor_pck_curve,
-    noise_floor_row,
     pck,
     pck_curve,
     pck_iod,
@@ -53,6 +34,29 @@ from fkp_helpers.evaluation.metrics import (
     rmse_px,
     squared_coordinate_errors,
     subset_rmse,
+)
+from fkp_helpers.evaluation.residual_analysis import (
+    ELLIPSE_CHI2,
+    GROSS_ERROR_PX,
+    bias_table,
+    describe_bias,
+    describe_extreme_bins,
+    describe_gross_errors,
+    ellipse_parameters,
+    error_ellipses,
+    gross_errors,
+    mean_face,
+    predicted_vs_true,
+    residual_histograms,
+    residuals,
+)
+from fkp_helpers.evaluation.tables import (
+    NOISE_FLOOR_ROW,
+    evaluation_table,
+    held_out_table,
+    metric_row,
+    noise_floor_pck_curve,
+    noise_floor_row,
     table_records,
 )
 from fkp_helpers.evaluation.plots import CONFIDENCE_Z, error_against, pck_curves, per_keypoint_error_bars

@@ -13,6 +13,7 @@ import numpy as np
 
 import fkp_helpers.evaluation.metrics as metrics
 from fkp_helpers.data.keypoints import KEYPOINT_NAMES
+from fkp_helpers.evaluation.tables import noise_floor_pck_curve
 
 CONFIDENCE_Z = 1.96
 """Error bars span +-1.96 standard errors (95 % under a normal approximation)."""
@@ -68,8 +69,8 @@ def pck_curves(
         right.plot(fractions, metrics.pck_curve(predicted, truth, fractions, normalised=True), label=name)
     if noise_floor is not None:
         style = dict(color="black", linestyle="--", linewidth=1, label="perfect model, noisy labels")
-        left.plot(radii, metrics.noise_floor_pck_curve(truth, noise_floor, radii), **style)
-        right.plot(fractions, metrics.noise_floor_pck_curve(truth, noise_floor, fractions, normalised=True), **style)
+        left.plot(radii, noise_floor_pck_curve(truth, noise_floor, radii), **style)
+        right.plot(fractions, noise_floor_pck_curve(truth, noise_floor, fractions, normalised=True), **style)
     left.set_xlabel("radius (pixels)")
     right.set_xlabel("radius / inter-pupil distance")
     left.set_ylabel("fraction of labelled keypoints within radius (PCK)")

@@ -1,4 +1,4 @@
-"""Residual diagnostics recover what synthetic residuals were built with; their figures draw labelled panels."""
+"""Residual diagnostics (``residual_analysis``) and the error by group (``groups``) recover what synthetic residuals were built with; their figures draw labelled panels."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from fkp_helpers.data.keypoints import KEYPOINT_NAMES, keypoint_index
-from fkp_helpers.evaluation import diagnostics, metrics
+from fkp_helpers.evaluation import metrics, residual_analysis
+from fkp_helpers.evaluation import groups as group_errors
 from fkp_helpers.evaluation.plots import CONFIDENCE_Z
 
 NOSE = keypoint_index("nose_tip")
@@ -34,16 +35,16 @@ def test_residuals_are_nan_where_either_coordinate_is_unlabelled(truth, rng):
     truth = truth.copy()
     truth[150, NOSE, 1] = np.nan
     predicted = noisy(truth, rng, 1.0)
-    r = diagnostics.residuals(predicted, truth)
+    r = residual_analysis.residuals(predicted, truth)
     assert np.isnan(r[150, NOSE]).all() and np.isnan(r[:100, 2]).all()
     labelled = metrics.labelled_mask(truth)
     np.testing.assert_allclose(r[labelled], (predicted - truth)[labelled])
     with pytest.raises(ValueError, match="finite"):
-        diagnostics.residuals(np.full_like(truth, np.nan), truth)
+        residual_analysis.residuals(np.full_like(truth, np.nan), truth)
 
 
 def test_bias_table_recovers_a_constant_bias(truth, rng):
-    table = diagnostics.bias_table(noisy(truth, rng, 1.0, bias=(2.0, -1.0)), truth)
+    table = residual_analysis.bias_table(noisy(truth, rng, 1.0, bias=(2.0, -1.0)), truth)
     assert list(table.index) == list(KEYPOINT_NAMES)
     assert table.loc[KEYPOINT_NAMES[0], "n_labelled"] == 299 and table.loc[KEYPOINT_NAMES[2], "n_labelled"] == 199
     # within 4 standard errors of the truth, and the standard error is sd / sqrt(n)
@@ -60,7 +61,7 @@ def test_bias_table_by_hand_and_with_too_few_labels():
     predicted = np.full_like(truth, 48.0)
     predicted[:, NOSE] = truth[:, NOSE] + [[1, 0], [2, 0], [3, 3]]
     predicted[0, 0] = (31, 40)
-    table = diagnostics.bias_table(predicted, truth)
+    table = residual_analysis.bias_table(predicted, truth)
     assert table.loc["nose_tip", "bias_x_px"] == pytest.approx(2.0)
     assert table.loc["nose_tip", "sd_x_px"] == pytest.approx(1.0)
     assert table.loc["nose_tip", "bias_y_se_px"] == pytest.approx(np.std([0, 0, 3], ddof=1) / np.sqrt(3))
@@ -72,12 +73,12 @@ def test_bias_table_by_hand_and_with_too_few_labels():
 def test_describe_extreme_bins_reads_the_first_and_last_bin():
     bins = metrics.error_by_bins(np.arange(10.0), np.r_[np.full(5, 1.0), 2.0, 2.0, 4.0, 4.0, 4.0], n_bins=2)
     half_width = CONFIDENCE_Z * np.std([2, 2, 4, 4, 4], ddof=1) / np.sqrt(5)
-    assert diagnostics.describe_extreme_bins("brightness", bins) == (
+    assert residual_analysis.describe_extreme_bins("brightness", bins) == (
         "brightness: faces in the lowest half (0.0 to 4.0) average 1.00 px (+-0.00), in the highest half "
         f"(5.0 to 9.0) 3.20 px (+-{half_width:.2f}); 95 % intervals.")
-    assert diagnostics.describe_extreme_bins("brightness", bins.iloc[:1]) is None
+    assert residual_analysis.describe_extreme_bins("brightness", bins.iloc[:1]) is None
     one_face = metrics.error_by_bins(np.arange(3.0), np.array([1.0, 2.0, 3.0]), n_bins=3)
-    assert "3.00 px (one face: no interval)" in diagnostics.describe_extreme_bins("roll", one_face)
+    assert "3.00 px (one face: no interval)" in residual_analysis.describe_extreme_bins("roll", one_face)
 
 
 def test_describe_bias_counts_only_biases_beyond_their_interval():
@@ -85,21 +86,21 @@ def test_describe_bias_counts_only_biases_beyond_their_interval():
                          "bias_y_px": np.r_[np.full(10, 0.05), np.full(3, -0.3), np.full(2, 0.4)],
                          "bias_y_se_px": 0.1, "sd_x_px": 2.0, "sd_y_px": np.linspace(1.0, 3.0, 15), "n_labelled": 100},
                         index=pd.Index(KEYPOINT_NAMES, name="keypoint"))
-    text = diagnostics.describe_bias(bias)
+    text = residual_analysis.describe_bias(bias)
     assert f"-1.50 px (x of {KEYPOINT_NAMES[-1]}, standard error 0.10 px)" in text
     assert ("In x, 15 of 15 keypoints' predictions sit left of their labels and 0 right of them by more than 1.96 "
             "standard errors (biases from -1.50 to -0.50 px)") in text
     assert "In y, 3 of 15 keypoints' predictions sit above their labels and 2 below them" in text
     assert "from 1.00 to 3.00 px" in text
-    assert "no bias to report" in diagnostics.describe_bias(bias.assign(bias_x_px=np.nan, bias_y_px=np.nan))
+    assert "no bias to report" in residual_analysis.describe_bias(bias.assign(bias_x_px=np.nan, bias_y_px=np.nan))
 
 
 def test_ellipse_parameters_match_a_known_covariance(rng):
     # major axis along (1, 1)/sqrt(2) with variance 9, minor with variance 1
     rotation = np.array([[1, -1], [1, 1]]) / np.sqrt(2)
     points = rng.normal(0, 1, (20000, 2)) * [3.0, 1.0] @ rotation.T
-    width, height, angle = diagnostics.ellipse_parameters(points)
-    assert diagnostics.ELLIPSE_CHI2 == pytest.approx(5.991, abs=1e-3)
+    width, height, angle = residual_analysis.ellipse_parameters(points)
+    assert residual_analysis.ELLIPSE_CHI2 == pytest.approx(5.991, abs=1e-3)
     assert width == pytest.approx(2 * 3 * np.sqrt(5.991), rel=0.03)
     assert height == pytest.approx(2 * 1 * np.sqrt(5.991), rel=0.03)
     assert angle % 180 == pytest.approx(45, abs=2)
@@ -109,12 +110,12 @@ def test_ellipse_parameters_match_a_known_covariance(rng):
 
 def test_error_ellipses_centred_on_mean_face_plus_bias(truth, rng):
     models = {"biased": noisy(truth, rng, 1.0, bias=(3.0, 0.0)), "wide": noisy(truth, rng, 2.0)}
-    fig = diagnostics.error_ellipses(models, truth)
+    fig = residual_analysis.error_ellipses(models, truth)
     ax = fig.axes[0]
     ellipses = [p for p in ax.patches if isinstance(p, matplotlib.patches.Ellipse)]
     assert len(ellipses) == 2 * len(KEYPOINT_NAMES)
-    face = diagnostics.mean_face(truth)
-    biased = diagnostics.bias_table(models["biased"], truth)
+    face = residual_analysis.mean_face(truth)
+    biased = residual_analysis.bias_table(models["biased"], truth)
     np.testing.assert_allclose(ellipses[NOSE].center, face[NOSE] + biased.loc["nose_tip", ["bias_x_px", "bias_y_px"]])
     assert ellipses[15 + NOSE].width > 1.5 * ellipses[NOSE].width  # sd 2 against sd 1
     assert ax.get_xlabel() and ax.get_ylabel() and ax.get_ylim()[0] > ax.get_ylim()[1]  # y downwards
@@ -127,7 +128,7 @@ def test_error_ellipses_centred_on_mean_face_plus_bias(truth, rng):
 def test_mean_face_ignores_unlabelled_points(truth):
     truth = truth.copy()
     truth[150, NOSE, 1] = np.nan  # half a label: its x is left out too
-    face = diagnostics.mean_face(truth)
+    face = residual_analysis.mean_face(truth)
     np.testing.assert_allclose(face[0], np.nanmean(truth[:, 0], axis=0))
     np.testing.assert_allclose(face[2], truth[101:, 2].mean(axis=0))
     assert face[NOSE, 0] == pytest.approx(np.nanmean(np.delete(truth[:, NOSE, 0], 150)))
@@ -135,7 +136,7 @@ def test_mean_face_ignores_unlabelled_points(truth):
 
 def test_predicted_vs_true_panels(truth, rng):
     predicted = noisy(truth, rng, 1.0)
-    fig = diagnostics.predicted_vs_true(predicted, truth, max_points=50)
+    fig = residual_analysis.predicted_vs_true(predicted, truth, max_points=50)
     assert len(fig.axes) == 30
     nose_y = fig.axes[2 * NOSE + 1]
     assert nose_y.get_title() == "nose tip y"
@@ -149,7 +150,7 @@ def test_predicted_vs_true_panels(truth, rng):
 def test_residual_histograms_share_bins_and_count_every_labelled_face(truth, rng):
     predicted = noisy(truth, rng, 1.0)
     predicted[0, NOSE, 0] += 100  # an outlier lands in the outermost bin
-    fig = diagnostics.residual_histograms(predicted, truth, bin_width=0.5, limit_px=4.0)
+    fig = residual_analysis.residual_histograms(predicted, truth, bin_width=0.5, limit_px=4.0)
     assert len(fig.axes) == 15
     nose = fig.axes[NOSE]
     assert nose.get_xlabel() == "residual (px), bins of 0.5 px" and nose.get_ylabel() == "faces"
@@ -166,7 +167,7 @@ def test_residual_histograms_share_bins_and_count_every_labelled_face(truth, rng
 
 
 def test_scale_bins_are_quantiles_of_the_inter_pupil_distance(truth):
-    labels, names = diagnostics.scale_bins(truth, n_bins=4)
+    labels, names = group_errors.scale_bins(truth, n_bins=4)
     iod = metrics.inter_pupil_distance(truth)
     assert labels[100] == -1 and set(labels[np.arange(300) != 100]) == {0, 1, 2, 3}
     assert np.bincount(labels[labels >= 0]).tolist() == pytest.approx([75, 75, 75, 74], abs=1)
@@ -177,7 +178,7 @@ def test_scale_bins_are_quantiles_of_the_inter_pupil_distance(truth):
 def test_error_by_group_matches_rmse_px_on_each_subset(truth, rng):
     models = {"a": noisy(truth, rng, 1.0), "b": noisy(truth, rng, 2.0)}
     regime = np.where(metrics.labelled_mask(truth).all(axis=1), 1, 0)
-    table = diagnostics.error_by_group(models, truth, regime, {0: "4 labelled", 1: "all 15"})
+    table = group_errors.error_by_group(models, truth, regime, {0: "4 labelled", 1: "all 15"})
     assert list(table.index) == [("4 labelled", "a"), ("4 labelled", "b"), ("all 15", "a"), ("all 15", "b")]
     for label, group in ((0, "4 labelled"), (1, "all 15")):
         faces = regime == label
@@ -197,13 +198,13 @@ def test_error_by_group_matches_rmse_px_on_each_subset(truth, rng):
 def test_error_by_group_without_names_and_with_an_empty_group(truth, rng):
     predicted = noisy(truth, rng, 1.0)
     groups = np.repeat([2, 1, 0], 100)
-    table = diagnostics.error_by_group({"m": predicted}, truth, groups, None)
+    table = group_errors.error_by_group({"m": predicted}, truth, groups, None)
     assert list(table.index.unique("group")) == ["0", "1", "2"]
     assert table.loc[("2", "m"), "n_faces"] == 100
-    table = diagnostics.error_by_group({"m": predicted}, truth, groups, {7: "nobody"})
+    table = group_errors.error_by_group({"m": predicted}, truth, groups, {7: "nobody"})
     assert np.isnan(table.loc[("nobody", "m"), "rmse_px"]) and table.loc[("nobody", "m"), "n_faces"] == 0
     with pytest.raises(ValueError, match="one label a face"):
-        diagnostics.error_by_group({"m": predicted}, truth, groups[:10])
+        group_errors.error_by_group({"m": predicted}, truth, groups[:10])
 
 
 def test_describe_group_pair_reads_the_paired_interval_of_the_difference():
@@ -211,20 +212,20 @@ def test_describe_group_pair_reads_the_paired_interval_of_the_difference():
                          index=pd.MultiIndex.from_product([["a", "b"], ["masked", "dropna"]], names=["group", "model"]))
     differences = pd.DataFrame({"difference_px": [0.009, -0.3], "ci95_px": [0.02, 0.05], "n_faces": [504, 219]},
                                index=pd.Index(["a", "b"], name="group"))
-    assert diagnostics.describe_group_pair(table, differences, "a", "masked", "dropna") == (
+    assert group_errors.describe_group_pair(table, differences, "a", "masked", "dropna") == (
         "a: masked 2.640 px (+-0.165), dropna 2.649 px (+-0.180); dropna minus masked +0.009 px (95 % interval "
         "-0.011 to +0.029, paired over the same 504 faces), which includes 0: no difference shown.")
-    assert diagnostics.describe_group_pair(table, differences, "b", "masked", "dropna").endswith(
+    assert group_errors.describe_group_pair(table, differences, "b", "masked", "dropna").endswith(
         "(95 % interval -0.350 to -0.250, paired over the same 219 faces), which excludes 0: dropna lower.")
     differences.loc["b", "ci95_px"] = np.nan  # one face or one person: no interval
-    assert diagnostics.describe_group_pair(table, differences, "b", "masked", "dropna").endswith(
+    assert group_errors.describe_group_pair(table, differences, "b", "masked", "dropna").endswith(
         "dropna minus masked -0.300 px (too few faces or people for an interval: 219 faces).")
 
 
 def test_paired_difference_by_group_matches_the_groups_rmse_difference(truth, rng):
     first, second = noisy(truth, rng, 1.0), noisy(truth, rng, 2.0)
     groups, people = np.arange(len(truth)) % 2, np.arange(len(truth)) // 6
-    differences = diagnostics.paired_difference_by_group(first, second, truth, groups, {1: "odd", 0: "even"}, people)
+    differences = group_errors.paired_difference_by_group(first, second, truth, groups, {1: "odd", 0: "even"}, people)
     assert list(differences.index) == ["odd", "even"]
     for label, name in ((1, "odd"), (0, "even")):
         rows = groups == label
@@ -254,8 +255,8 @@ def test_frames_of_one_person_count_as_one_unit():
     _, se_difference = metrics.rmse_difference_and_se(squared, squared_other)
     paired = metrics.rmse_difference_and_se(squared[frames], squared_other[frames], people)
     assert paired[1] == pytest.approx(se_difference)
-    bias = diagnostics.bias_table(predicted, truth)
-    repeated = diagnostics.bias_table(predicted[frames], truth[frames], people)
+    bias = residual_analysis.bias_table(predicted, truth)
+    repeated = residual_analysis.bias_table(predicted[frames], truth[frames], people)
     np.testing.assert_allclose(repeated[["bias_x_se_px", "bias_y_se_px"]], bias[["bias_x_se_px", "bias_y_se_px"]])
 
 
@@ -299,9 +300,9 @@ def test_rmse_and_se_weights_faces_by_their_labelled_points():
 
 def test_error_by_group_figure(truth, rng):
     models = {"a": noisy(truth, rng, 1.0), "b": noisy(truth, rng, 2.0)}
-    labels, names = diagnostics.scale_bins(truth, n_bins=3)
-    table = diagnostics.error_by_group(models, truth, labels, names)
-    fig = diagnostics.error_by_group_figure(table, group_label="face scale")
+    labels, names = group_errors.scale_bins(truth, n_bins=3)
+    table = group_errors.error_by_group(models, truth, labels, names)
+    fig = group_errors.error_by_group_figure(table, group_label="face scale")
     ax = fig.axes[0]
     bars = [c for c in ax.containers if isinstance(c, matplotlib.container.BarContainer)]
     assert [len(b) for b in bars] == [3, 3]
@@ -318,14 +319,14 @@ def test_wrong_labels_are_listed_as_gross_errors_and_left_out_of_the_numbers_wit
     wrong[200, NOSE] = [10.0, 25.0]  # a label on the wrong spot, as in one real test face
     eye = keypoint_index("left_eye_center")
     wrong[150, eye] += [30.0, 0.0]
-    gross = diagnostics.gross_errors(predicted, wrong)
+    gross = residual_analysis.gross_errors(predicted, wrong)
     assert gross[["face", "keypoint"]].values.tolist() == [[200, "nose_tip"], [150, "left_eye_center"]], \
         "farthest first"
     assert gross.loc[0, "distance_px"] == pytest.approx(np.hypot(*(predicted[200, NOSE] - [10.0, 25.0])))
-    text = diagnostics.describe_gross_errors(predicted, wrong)
+    text = residual_analysis.describe_gross_errors(predicted, wrong)
     left_out = wrong.copy()
     left_out[200, NOSE] = left_out[150, eye] = np.nan  # only these two points, not every face-keypoint pair
-    before, after = diagnostics.bias_table(predicted, wrong), diagnostics.bias_table(predicted, left_out)
+    before, after = residual_analysis.bias_table(predicted, wrong), residual_analysis.bias_table(predicted, left_out)
     assert text.startswith("2 labelled points lie more than 20 px from their predictions (listed above;")
     assert f"Without them the RMSE is {metrics.rmse_px(predicted, left_out):.3f} px instead of " \
            f"{metrics.rmse_px(predicted, wrong):.3f}" in text
@@ -334,7 +335,7 @@ def test_wrong_labels_are_listed_as_gross_errors_and_left_out_of_the_numbers_wit
     assert metrics.rmse_px(predicted, wrong) > metrics.rmse_px(predicted, left_out) + 0.1, "they inflated the RMSE"
     one_wrong = truth.copy()
     one_wrong[200, NOSE] = [10.0, 25.0]
-    assert diagnostics.describe_gross_errors(predicted, one_wrong).startswith(
+    assert residual_analysis.describe_gross_errors(predicted, one_wrong).startswith(
         "1 labelled point lies more than 20 px from its prediction (listed above;")
-    assert diagnostics.describe_gross_errors(predicted, truth) == (
+    assert residual_analysis.describe_gross_errors(predicted, truth) == (
         "No labelled point lies more than 20 px from its prediction.")

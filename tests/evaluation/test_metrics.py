@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fkp_helpers.data.keypoints import KEYPOINT_NAMES, keypoint_index
-from fkp_helpers.evaluation import metrics
+from fkp_helpers.evaluation import metrics, tables
 
 LE, RE = keypoint_index("left_eye_center"), keypoint_index("right_eye_center")
 NOSE, MOUTH_LEFT = keypoint_index("nose_tip"), keypoint_index("mouth_left_corner")
@@ -126,7 +126,7 @@ def test_shape_mismatch_raises():
 def test_evaluation_table_rows_and_columns():
     predicted, truth = tiny_case()
     perfect = np.where(np.isnan(truth), 48.0, truth)
-    table = metrics.evaluation_table({"tiny": predicted, "perfect": perfect}, truth, pck_radii_px=(2,), pck_fractions=(0.1,))
+    table = tables.evaluation_table({"tiny": predicted, "perfect": perfect}, truth, pck_radii_px=(2,), pck_fractions=(0.1,))
     assert list(table.index) == ["tiny", "perfect"]
     assert table.index.name == "model"
     assert list(table.columns[:7]) == [
@@ -137,15 +137,15 @@ def test_evaluation_table_rows_and_columns():
     assert table.loc["tiny", "pck_2px"] == pytest.approx(3 / 4)
     assert table.loc["perfect", "rmse_px"] == 0 and table.loc["perfect", "pck_0.1iod"] == 1
     assert table.loc["tiny", "rmse_left_eye_center_px"] == pytest.approx(math.sqrt(12.5))
-    narrow = metrics.evaluation_table({"tiny": predicted}, truth, per_keypoint=False)
+    narrow = tables.evaluation_table({"tiny": predicted}, truth, per_keypoint=False)
     assert "rmse_nose_tip_px" not in narrow.columns
 
 
 def test_noise_floor_row_by_hand():
     predicted, truth = tiny_case()
-    table = metrics.evaluation_table({"tiny": predicted}, truth, noise_floor=1.0, pck_radii_px=(2,), pck_fractions=(0.1,))
-    floor = table.loc[metrics.NOISE_FLOOR_ROW]
-    assert list(table.index) == ["tiny", metrics.NOISE_FLOOR_ROW]
+    table = tables.evaluation_table({"tiny": predicted}, truth, noise_floor=1.0, pck_radii_px=(2,), pck_fractions=(0.1,))
+    floor = table.loc[tables.NOISE_FLOOR_ROW]
+    assert list(table.index) == ["tiny", tables.NOISE_FLOOR_ROW]
     assert floor["rmse_px"] == 1.0 and floor["rmse_other_11_px"] == 1.0
     assert floor["mae_px"] == pytest.approx(math.sqrt(2 / math.pi))
     assert floor["pck_2px"] == pytest.approx(1 - math.exp(-2))  # Rayleigh: 1 - exp(-r^2 / 2)
@@ -160,8 +160,8 @@ def test_noise_floor_matches_a_perfect_model_on_noisy_labels():
     clean = rng.uniform(20, 76, size=(4000, 15, 2))
     clean[:, LE], clean[:, RE] = (64, 40), (32, 40)
     noisy = clean + rng.normal(0, 1.5, size=clean.shape)
-    measured = metrics.metric_row(clean, noisy)
-    expected = metrics.noise_floor_row(noisy, 1.5)
+    measured = tables.metric_row(clean, noisy)
+    expected = tables.noise_floor_row(noisy, 1.5)
     for column in ("rmse_px", "mae_px", "pck_2px", "pck_4px", "pck_0.05iod", "pck_0.1iod", "nme_iod"):
         assert measured[column] == pytest.approx(expected[column], rel=0.03), column
 
@@ -169,7 +169,7 @@ def test_noise_floor_matches_a_perfect_model_on_noisy_labels():
 def test_model_name_may_not_clash_with_noise_floor():
     predicted, truth = tiny_case()
     with pytest.raises(ValueError, match="noise floor"):
-        metrics.evaluation_table({metrics.NOISE_FLOOR_ROW: predicted}, truth, noise_floor=1.0)
+        tables.evaluation_table({tables.NOISE_FLOOR_ROW: predicted}, truth, noise_floor=1.0)
 
 
 def test_per_image_rmse_and_best_and_worst():
@@ -229,29 +229,29 @@ def test_table_records_are_json_ready():
     import json
 
     predicted, truth = tiny_case()
-    table = metrics.evaluation_table({"tiny": predicted}, truth, per_keypoint=True)
-    records = metrics.table_records(table)
+    table = tables.evaluation_table({"tiny": predicted}, truth, per_keypoint=True)
+    records = tables.table_records(table)
     assert records[0]["model"] == "tiny" and records[0]["rmse_mouth_right_corner_px"] is None
     json.dumps(records, allow_nan=False)
 
 
 def test_noise_floor_pck_curve():
     _, truth = tiny_case()
-    np.testing.assert_allclose(metrics.noise_floor_pck_curve(truth, 1.0, [0, 1, 2]), [0, 1 - np.exp(-0.5), 1 - np.exp(-2)])
-    np.testing.assert_allclose(metrics.noise_floor_pck_curve(truth, 1.0, [0.1], normalised=True), [1 - np.exp(-4.5)])
-    np.testing.assert_allclose(metrics.noise_floor_pck_curve(truth, 0.0, [0, 1]), [1, 1])
-    assert np.isnan(metrics.noise_floor_pck_curve(np.full((1, 15, 2), np.nan), 1.0, [1, 2])).all()
+    np.testing.assert_allclose(tables.noise_floor_pck_curve(truth, 1.0, [0, 1, 2]), [0, 1 - np.exp(-0.5), 1 - np.exp(-2)])
+    np.testing.assert_allclose(tables.noise_floor_pck_curve(truth, 1.0, [0.1], normalised=True), [1 - np.exp(-4.5)])
+    np.testing.assert_allclose(tables.noise_floor_pck_curve(truth, 0.0, [0, 1]), [1, 1])
+    assert np.isnan(tables.noise_floor_pck_curve(np.full((1, 15, 2), np.nan), 1.0, [1, 2])).all()
 
 
 def test_held_out_table_scores_against_labels_and_the_noise_free_truth(rng):
     truth = rng.uniform(20, 76, (50, 15, 2))
     labels = truth + rng.normal(0, 1.0, truth.shape)
     predictions = {"perfect": truth.copy(), "off_by_2": truth + 2.0}
-    table = metrics.held_out_table(predictions, labels, noise_free=truth, noise_floor=1.0)
-    assert list(table.index) == ["perfect", "off_by_2", metrics.NOISE_FLOOR_ROW]
+    table = tables.held_out_table(predictions, labels, noise_free=truth, noise_floor=1.0)
+    assert list(table.index) == ["perfect", "off_by_2", tables.NOISE_FLOOR_ROW]
     assert table.loc["perfect", "rmse_vs_noise_free_px"] == 0.0
     assert table.loc["off_by_2", "rmse_vs_noise_free_px"] == pytest.approx(2.0)
     assert table.loc["perfect", "rmse_px"] == pytest.approx(metrics.rmse_px(truth, labels))
     assert not any(column.startswith("rmse_left_eye") for column in table.columns)
-    plain = metrics.held_out_table(predictions, labels)
-    assert "rmse_vs_noise_free_px" not in plain.columns and metrics.NOISE_FLOOR_ROW not in plain.index
+    plain = tables.held_out_table(predictions, labels)
+    assert "rmse_vs_noise_free_px" not in plain.columns and tables.NOISE_FLOOR_ROW not in plain.index
