@@ -4,8 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= cpu
+.DEFAULT_GOAL := help
 
-.PHONY: run lab test publish predict data faces synth lock bench clean-venv
+.PHONY: help run lab test test-fast publish predict data faces lock bench clean-venv
+
+help:  ## list the targets (this list)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "fkp needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
@@ -19,8 +23,11 @@ run: $(STAMP)  ## run the notebook series (PROFILE=cpu|smoke|long|full); resumes
 lab: $(STAMP)  ## open JupyterLab on the notebooks with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/
 
-test: $(STAMP)  ## unit tests, then the notebooks on the smoke profile with papermill and nbval
+test: $(STAMP)  ## every test: unit tests, the notebooks on the smoke profile (papermill, nbval), JupyterLab in Chromium
 	$(PY) -m pytest
+
+test-fast: $(STAMP)  ## the unit tests alone, about a minute (pytest -m "not slow")
+	$(PY) -m pytest -m "not slow"
 
 publish: $(STAMP)  ## copy a finished run's notebooks and figures into the repo: make publish RUN=runs/cpu-...
 	$(PY) -m fkp_helpers publish $(RUN)
@@ -34,12 +41,16 @@ predict: $(STAMP)  ## keypoints on your photos: make predict PHOTOS="a.jpg b.png
 faces: $(STAMP)  ## convert Udacity's real faces (../shared copy, data/downloads zip, or downloaded) into data/real-faces
 	$(PY) -m fkp_helpers faces
 
-bench: $(STAMP)  ## print the speed measurements
+bench: $(STAMP)  ## the CPU benchmarks in turn (parsing, conversion, augmentation, training, predict): benchmarks/README.md
 	$(PY) benchmarks/bench_parsing.py
+	$(PY) benchmarks/bench_convert.py
+	$(PY) benchmarks/bench_augment.py
+	$(PY) benchmarks/bench_training.py --only batch bf16
+	$(PY) benchmarks/bench_predict.py
 
 lock: $(STAMP)  ## re-pin requirements.lock and environment.yml from the current environment
 	$(PY) -m pip freeze --exclude-editable --disable-pip-version-check > requirements.lock
 	$(PY) scripts/sync_environment.py
 
-clean-venv:
+clean-venv:  ## remove .venv (the next command reinstalls it)
 	rm -rf $(VENV)

@@ -109,7 +109,7 @@ class LiveProgress:
         self.notebook, self._started = notebook, time.time()
         self._stop.clear()
         estimate = (f" · {self.time_left()}" if notebook in self.expected
-                    else " (no finished run of this profile to estimate its time from)")
+                    else " (no finished or published run of this profile to estimate its time from)")
         self.say(f"running {notebook}{estimate}")
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()

@@ -58,12 +58,16 @@ def find_resumable(runs_dir: Path, wanted: RunState) -> Path | None:
     return None
 
 
-def expected_seconds(runs_dir: Path, profile: str) -> dict[str, float]:
-    """Seconds each notebook took in the newest finished run of ``profile`` (empty if there is none)."""
+def expected_seconds(runs_dir: Path, profile: str, published: Path | None = None) -> tuple[dict[str, float], str]:
+    """Seconds each notebook took in the newest finished run of ``profile``, else in the published run's
+    ``published`` run_info.json if it ran that profile; with where they come from ({} and "" if from nowhere)."""
     for run_dir in newest_first(runs_dir, profile):
         if is_finished(run_dir):
-            return json.loads((run_dir / INFO_FILE).read_text()).get("notebook_seconds", {})
-    return {}
+            return json.loads((run_dir / INFO_FILE).read_text()).get("notebook_seconds", {}), run_dir.name
+    info = json.loads(published.read_text()) if published is not None and published.is_file() else {}
+    if info.get("profile") == profile and info.get("notebook_seconds"):
+        return info["notebook_seconds"], f"the published run ({info.get('machine', 'machine not recorded')})"
+    return {}, ""
 
 
 def model_chosen_in(run_dir: Path) -> Path:

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Iterator
 
 import papermill
+from traitlets.config import Config
 
 from fkp_helpers.data.datasets import PROJECT_ROOT, resolve_data_dir
 from fkp_helpers.data.kaggle_io import write_atomically
 from fkp_helpers.live_progress import ENGINE_NAME, LiveProgress
+from fkp_helpers.machine import describe_machine
 from fkp_helpers.profiles import get_profile
 from fkp_helpers.progress import PROGRESS_ENV, RESUME_ENV
 from fkp_helpers.run_state import INFO_FILE, RunState, expected_seconds, find_resumable, is_finished, read_state
@@ -23,8 +25,14 @@ from fkp_helpers.run_state import INFO_FILE, RunState, expected_seconds, find_re
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 RUNS_DIR = PROJECT_ROOT / "runs"
 FIGURES_DIR = PROJECT_ROOT / "figures"
+RESULTS_DIR = PROJECT_ROOT / "results"
+"""The published run's small metrics files (``make publish``): never data, arrays or models."""
+PUBLISHED_FILES = (INFO_FILE, "training_results.json", "evaluation.json")
 KERNEL_NAME = "python3"
 QUIET_KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+KERNEL_CONFIG = Config({"KernelManager": {"transport": "ipc"}})
+"""The kernel talks to papermill over local sockets (files only this user can open), not TCP: nothing to encrypt,
+and ipykernel's "running over TCP without encryption" warning is not printed once per notebook."""
 
 
 def list_notebooks(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
@@ -73,7 +81,10 @@ def run_series(
     progress_file = run_dir / "progress.jsonl"
     os.environ.update(QUIET_KERNEL_ENV, **{PROGRESS_ENV: str(progress_file.resolve())})
     os.environ[RESUME_ENV] = "1" if state.finished or any((run_dir / nb.name).exists() for nb in notebooks) else "0"
-    live = LiveProgress([nb.name for nb in notebooks], expected_seconds(RUNS_DIR, profile.name), progress_file)
+    expected, estimated_from = expected_seconds(RUNS_DIR, profile.name, RESULTS_DIR / INFO_FILE)
+    if estimated_from:
+        print(f"[fkp] times left are estimated from {estimated_from}", flush=True)
+    live = LiveProgress([nb.name for nb in notebooks], expected, progress_file)
     with interrupt_on_termination():
         for notebook in notebooks:
             if notebook.name in state.finished:
@@ -83,11 +94,13 @@ def run_series(
             papermill.execute_notebook(
                 str(notebook), str(run_dir / notebook.name), parameters=parameters, kernel_name=KERNEL_NAME,
                 cwd=str(notebook.parent), progress_bar=False, engine_name=ENGINE_NAME, on_section=live.section,
+                config=KERNEL_CONFIG,
             )
             state.finished[notebook.name] = round(time.perf_counter() - start, 1)
             state.save(run_dir)
             live.finish(state.finished[notebook.name])
-    info = {"profile": profile.name, "seed": seed, "data_dir": str(data), "notebook_seconds": state.finished}
+    info = {"profile": profile.name, "seed": seed, "data_dir": str(data), "notebook_seconds": state.finished,
+            "machine": describe_machine(), "finished": datetime.now().isoformat(timespec="seconds")}
     write_atomically(run_dir / INFO_FILE, (json.dumps(info, indent=1) + "\n").encode())  # marks the run finished
     print(f"[fkp] run finished in {sum(state.finished.values()):.0f} s: {run_dir}", flush=True)
     return run_dir
@@ -129,8 +142,10 @@ def interrupt_on_termination() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def publish_run(run_dir: str | os.PathLike, notebook_dir: Path = NOTEBOOK_DIR, figures_dir: Path = FIGURES_DIR) -> None:
-    """Copy a finished run's executed notebooks (execution counts and timing metadata cleared) and figures into the repo."""
+def publish_run(run_dir: str | os.PathLike, notebook_dir: Path = NOTEBOOK_DIR, figures_dir: Path = FIGURES_DIR,
+                results_dir: Path = RESULTS_DIR) -> None:
+    """Copy a finished run's executed notebooks (execution counts and timing metadata cleared), figures and metrics
+    files (``PUBLISHED_FILES``, paths inside the project made relative to it) into the repo."""
     import nbformat
 
     run_dir = Path(run_dir)
@@ -144,6 +159,11 @@ def publish_run(run_dir: str | os.PathLike, notebook_dir: Path = NOTEBOOK_DIR, f
     figures_dir.mkdir(exist_ok=True)
     for figure in sorted((run_dir / "figures").glob("*.png")):
         shutil.copy2(figure, figures_dir / figure.name)
+    results_dir.mkdir(exist_ok=True)
+    for name in PUBLISHED_FILES:
+        if (run_dir / name).is_file():
+            text = (run_dir / name).read_text().replace(f"{PROJECT_ROOT.resolve()}/", "")
+            write_atomically(results_dir / name, text.encode())
 
 
 def portable_paths(notebook_text: str, root: Path = PROJECT_ROOT) -> str:

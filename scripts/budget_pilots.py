@@ -22,13 +22,12 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import platform
-import re
 from pathlib import Path
 
 from fkp_helpers.augment import AugmentedSequence
 from fkp_helpers.data import load_series_data, resolve_data_dir, split_groups, training_split
 from fkp_helpers.evaluation import rmse_px
+from fkp_helpers.machine import describe_machine
 from fkp_helpers.plotting import save_figure
 from fkp_helpers.profiles import get_profile
 from fkp_helpers.training import (
@@ -47,15 +46,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "budget_pilots.json"
 PILOT_RATES = {"sgd": 0.0091, "adam": 0.0012}
 """The peaks the quick (cpu) profile's rate trials picked on the real faces (published notebook 03)."""
-
-
-def cpu_model() -> str:
-    """The CPU's model name and whether it has AVX-512 and native bfloat16 (from /proc/cpuinfo)."""
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    name = (re.search(r"^model name\s*:\s*(.*)$", text, re.M) or [None, platform.processor()])[1]
-    flags = set((re.search(r"^flags\s*:\s*(.*)$", text, re.M) or [None, ""])[1].split())
-    kind = "AVX-512 + bfloat16" if "avx512_bf16" in flags else "AVX-512" if "avx512f" in flags else "AVX2"
-    return f"{name} ({kind}, {len(__import__('os').sched_getaffinity(0))} cores)"
 
 
 def main() -> None:
@@ -97,7 +87,7 @@ def main() -> None:
             batches = AugmentedSequence(images[train_index], keypoints[train_index], settings.batch_size, seed=seed)
             result = train_scheduled(initial_model(build, seed), batches, val, optimizer, PILOT_RATES[optimizer],
                                      epochs, seed, run_dir, key, progress_every=max(1, epochs // 10))
-            runs[key] = run_record(result, precision=precision, machine=cpu_model())
+            runs[key] = run_record(result, precision=precision, machine=describe_machine())
             results.parent.mkdir(parents=True, exist_ok=True)
             results.write_text(json.dumps(record, indent=1) + "\n")
             print(budget_table(record).to_string(), flush=True)

@@ -43,7 +43,19 @@ def test_expected_seconds_come_from_the_newest_finished_run(tmp_path):
     started(tmp_path / "cpu-1", RunState("cpu", "/d", 0, {"01_x.ipynb": 10.0}), finished=True)
     started(tmp_path / "cpu-2", RunState("cpu", "/d", 0, {"01_x.ipynb": 20.0}), finished=True)
     started(tmp_path / "cpu-3", RunState("cpu", "/d", 0, {"01_x.ipynb": 99.0}))
-    assert expected_seconds(tmp_path, "cpu") == {"01_x.ipynb": 20.0} and expected_seconds(tmp_path, "smoke") == {}
+    assert expected_seconds(tmp_path, "cpu") == ({"01_x.ipynb": 20.0}, "cpu-2")
+    assert expected_seconds(tmp_path, "smoke") == ({}, "")
+
+
+def test_expected_seconds_fall_back_to_the_published_run_of_the_same_profile(tmp_path):
+    published = tmp_path / "results" / INFO_FILE
+    published.parent.mkdir()
+    published.write_text(json.dumps({"profile": "cpu", "notebook_seconds": {"01_x.ipynb": 30.0}, "machine": "Zen 4"}))
+    runs = tmp_path / "runs"
+    assert expected_seconds(runs, "cpu", published) == ({"01_x.ipynb": 30.0}, "the published run (Zen 4)")
+    assert expected_seconds(runs, "smoke", published) == ({}, "")
+    started(runs / "cpu-1", RunState("cpu", "/d", 0, {"01_x.ipynb": 10.0}), finished=True)
+    assert expected_seconds(runs, "cpu", published) == ({"01_x.ipynb": 10.0}, "cpu-1")  # a run here wins
 
 
 def test_a_given_folder_is_resumed_refused_or_used(tmp_path):

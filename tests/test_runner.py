@@ -32,7 +32,7 @@ def test_run_refuses_to_overwrite_an_earlier_run(tmp_path):
 
 
 def test_publish_strips_noise_and_makes_paths_portable(tmp_path):
-    run_dir, notebook_dir, figures_dir = tmp_path / "run", tmp_path / "nb", tmp_path / "fig"
+    run_dir, notebook_dir, figures_dir, results_dir = tmp_path / "run", tmp_path / "nb", tmp_path / "fig", tmp_path / "res"
     (run_dir / "figures").mkdir(parents=True)
     notebook_dir.mkdir()
     cell = new_code_cell(f'run_dir = "{PROJECT_ROOT.resolve()}/runs/cpu-1"', execution_count=7)
@@ -42,15 +42,20 @@ def test_publish_strips_noise_and_makes_paths_portable(tmp_path):
     notebook.metadata["papermill"] = {"start_time": "x"}
     nbformat.write(notebook, run_dir / "01_x.ipynb")
     (run_dir / "figures" / "01_a.png").write_bytes(b"\x89PNG")
+    (run_dir / "training_results.json").write_text(json.dumps({"model": f"{PROJECT_ROOT.resolve()}/runs/cpu-1/m.keras"}))
+    (run_dir / "split.npz").write_bytes(b"arrays")
     with pytest.raises(FileNotFoundError, match="not a finished run"):
-        publish_run(run_dir, notebook_dir, figures_dir)
-    (run_dir / "run_info.json").write_text(json.dumps({}))
-    publish_run(run_dir, notebook_dir, figures_dir)
+        publish_run(run_dir, notebook_dir, figures_dir, results_dir)
+    (run_dir / "run_info.json").write_text(json.dumps({"profile": "cpu"}))
+    publish_run(run_dir, notebook_dir, figures_dir, results_dir)
     published = nbformat.read(notebook_dir / "01_x.ipynb", as_version=4)
     assert published.cells[0].source == 'run_dir = "../runs/cpu-1"'
     assert published.cells[0].execution_count is None and published.cells[0].outputs[0]["execution_count"] is None
     assert "papermill" not in published.metadata and "papermill" not in published.cells[0].metadata
     assert (figures_dir / "01_a.png").read_bytes() == b"\x89PNG"
+    # the metrics files, with the project's paths relative to it; never arrays or models
+    assert json.loads((results_dir / "training_results.json").read_text()) == {"model": "runs/cpu-1/m.keras"}
+    assert sorted(p.name for p in results_dir.iterdir()) == ["run_info.json", "training_results.json"]
 
 
 def test_cli_parses_and_generates_synth(tmp_path, capsys):
@@ -67,3 +72,17 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
     assert main(["run", "--profile", "smoke", "--data-dir", str(tmp_path), "--run-dir", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("fkp run: error: ") and "missing test.zip or test.csv" in err and "Traceback" not in err
+
+
+def test_a_run_prints_no_kernel_transport_warning(tmp_path, capfd):
+    notebook = tmp_path / "01_tiny.ipynb"
+    cells = [new_code_cell('profile = "smoke"\nseed = 0'), new_code_cell("print(profile)")]
+    cells[0].metadata["tags"] = ["parameters"]
+    kernelspec = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": kernelspec}), notebook)
+    run_dir = run_series("smoke", run_dir=tmp_path / "run", notebooks=[notebook])
+    executed = nbformat.read(run_dir / notebook.name, as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "smoke\n"
+    printed = capfd.readouterr()
+    assert "01_tiny.ipynb done" in printed.out
+    assert "without encryption" not in printed.out + printed.err
