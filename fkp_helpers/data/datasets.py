@@ -30,6 +30,7 @@ from fkp_helpers.data.near_duplicates import near_duplicate_groups
 from fkp_helpers.data.synth import INFO_FILE, TRUTH_FILE, SynthSpec, generate_fkp_synth
 from fkp_helpers.data.udacity import GENERATOR as UDACITY_GENERATOR
 from fkp_helpers.data.udacity import UDACITY_ZIP, convert_udacity, person_groups, stale_conversion
+from fkp_helpers.data.udacity_download import download_udacity
 from fkp_helpers.profiles import Profile
 
 PROJECT_ROOT = Path(os.environ.get("FKP_ROOT", Path(__file__).resolve().parents[2]))
@@ -110,9 +111,10 @@ def resolve_data_dir(data_dir: str | os.PathLike | None, profile: Profile, seed:
     return ensure_synth(synth_dir_for(profile, seed), SynthSpec(profile.synth_train, profile.synth_test, seed), progress)
 
 
-def real_data_dir(progress: bool = True) -> Path | None:
+def real_data_dir(progress: bool = True, download: bool = True) -> Path | None:
     """``data/raw`` if it holds the Kaggle files, else ``data/real-faces`` (converting a Udacity source at hand on
-    first use), else None. A partial set of Kaggle files is an error, not a silent fallback."""
+    first use, or Udacity's zip downloaded now when ``download`` and online), else None, after one line saying why
+    and how to get real faces. A partial set of Kaggle files is an error, not a silent fallback."""
     if RAW_DIR.is_dir() and any(RAW_DIR.iterdir()):
         missing = missing_kaggle_files(RAW_DIR)
         if missing:
@@ -123,7 +125,12 @@ def real_data_dir(progress: bool = True) -> Path | None:
         return RAW_DIR
     if not (REAL_FACES_DIR / INFO_FILE).is_file():
         source = udacity_source()
+        if source is None and download and download_udacity(UDACITY_ZIP_PATH, progress=progress):
+            source = UDACITY_ZIP_PATH
         if source is None:
+            print(f"No real faces at hand{' and none could be downloaded' if download else ''}: this run uses "
+                  f"FKP-synth, the generated stand-in. For real faces put Udacity's {UDACITY_ZIP} in "
+                  f"{UDACITY_ZIP_PATH.parent} and run `make faces` (docs/data.md).", flush=True)
             return None
         print(f"Converting the real faces of {source} into {REAL_FACES_DIR} (once) ...", flush=True)
         convert_udacity(source, REAL_FACES_DIR, progress=progress)

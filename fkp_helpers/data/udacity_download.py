@@ -5,6 +5,8 @@ import os
 import urllib.request
 from pathlib import Path
 
+from tqdm import tqdm
+
 from fkp_helpers.data.udacity import UDACITY_ZIP
 
 UDACITY_URL = ("https://s3.amazonaws.com/video.udacity-data.com/topher/2018/May/5aea1b91_train-test-data/"
@@ -22,20 +24,26 @@ def manual_faces_instructions(zip_path: Path, folder: Path) -> str:
 Until then the series runs on FKP-synth, the generated stand-in in the same file format."""
 
 
-def download_udacity(zip_path: Path, timeout: float = 30.0) -> bool:
-    """Download Udacity's zip to ``zip_path`` (atomically; an existing file is kept); False if it cannot be had."""
+def download_udacity(zip_path: Path, timeout: float = 30.0, progress: bool = True) -> bool:
+    """Download Udacity's zip to ``zip_path`` (atomically, with its size stated and a progress bar; an existing file
+    is kept); False, with one line saying why, if it cannot be had."""
     if zip_path.exists():
         return True
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = zip_path.with_name(f".{zip_path.name}.{os.getpid()}.part")
     try:
         with urllib.request.urlopen(UDACITY_URL, timeout=timeout) as response, tmp.open("wb") as out:
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
+            size = int(response.headers.get("Content-Length") or 0) or None
+            print(f"Downloading the real faces ({f'{size / 1e6:.0f} MB' if size else 'size unknown'}) from "
+                  f"{UDACITY_URL} into {zip_path} ...", flush=True)
+            with tqdm(total=size, unit="B", unit_scale=True, disable=not progress, desc="real faces") as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    bar.update(len(chunk))
         os.replace(tmp, zip_path)
         return True
     except OSError as error:
-        print(f"Cannot download the real faces ({error}).")
+        print(f"Cannot download the real faces ({getattr(error, 'reason', None) or error}).", flush=True)
         return False
     finally:
         tmp.unlink(missing_ok=True)
