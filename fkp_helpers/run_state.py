@@ -9,10 +9,14 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from fkp_helpers.data.datasets import PROJECT_ROOT
 from fkp_helpers.data.kaggle_io import write_atomically
 
 STATE_FILE = "run_state.json"
 INFO_FILE = "run_info.json"
+RUNS_DIR = PROJECT_ROOT / "runs"
+RESULTS_DIR = PROJECT_ROOT / "results"
+"""The published run's small metrics files (``make publish``): never data, arrays or models."""
 
 
 @dataclass
@@ -71,14 +75,36 @@ def expected_seconds(runs_dir: Path, profile: str, published: Path | None = None
 
 
 def model_chosen_in(run_dir: Path) -> Path:
-    """The model file notebook 04 chose in ``run_dir`` (``evaluation.json``'s ``final_model``)."""
+    """The model file notebook 04 chose in ``run_dir`` (``evaluation.json``'s ``final_model``), in the run's own
+    ``models/`` or where notebook 04 read the models from (``models_dir``)."""
     evaluation = run_dir / "evaluation.json"
     if not evaluation.is_file():
         raise FileNotFoundError(f"{evaluation} not found: run notebooks 03 and 04 into {run_dir} first")
-    model = run_dir / "models" / f"{json.loads(evaluation.read_text())['final_model']}.keras"
+    chosen = json.loads(evaluation.read_text())
+    name = f"{chosen['final_model']}.keras"
+    folders = [run_dir / "models", *([Path(chosen["models_dir"])] if "models_dir" in chosen else [])]
+    model = next((folder / name for folder in folders if (folder / name).is_file()), folders[-1] / name)
     if not model.is_file():
         raise FileNotFoundError(f"{model} not found although {evaluation} chose it")
     return model
+
+
+def inputs_of(run_dir: str | Path, needs: str, profile: str, runs_dir: Path = RUNS_DIR,
+              published: Path = RESULTS_DIR / INFO_FILE) -> Path:
+    """Where a notebook reads an earlier notebook's outputs: ``run_dir`` if it holds ``needs``, else the newest finished
+    run of ``profile`` that does (read, never written: so a notebook opened after ``make run`` runs on its results).
+    With neither, a ``FileNotFoundError`` that says in one line what to run and how long it takes."""
+    run_dir = Path(run_dir)
+    if (run_dir / needs).is_file():
+        return run_dir
+    for candidate in newest_first(runs_dir, profile):
+        if is_finished(candidate) and (candidate / needs).is_file():
+            print(f"Reading the earlier notebooks' outputs from the finished run {candidate.name}.")
+            return candidate
+    seconds, measured_on = expected_seconds(runs_dir, profile, published)
+    how_long = f" (about {sum(seconds.values()) / 60:.0f} min, going by {measured_on})" if seconds else ""
+    raise FileNotFoundError(f"No finished run of the '{profile}' profile to read yet: run `make run` first{how_long}, "
+                            "or the notebooks before this one with Run All.")
 
 
 def chosen_model(runs_dir: Path) -> Path:

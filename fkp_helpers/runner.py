@@ -20,13 +20,12 @@ from fkp_helpers.live_progress import ENGINE_NAME, LiveProgress
 from fkp_helpers.machine import describe_machine
 from fkp_helpers.profiles import get_profile
 from fkp_helpers.progress import PROGRESS_ENV, RESUME_ENV
-from fkp_helpers.run_state import INFO_FILE, RunState, expected_seconds, find_resumable, is_finished, read_state
+from fkp_helpers.run_state import (
+    INFO_FILE, RESULTS_DIR, RUNS_DIR, RunState, expected_seconds, find_resumable, is_finished, read_state,
+)
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
-RUNS_DIR = PROJECT_ROOT / "runs"
 FIGURES_DIR = PROJECT_ROOT / "figures"
-RESULTS_DIR = PROJECT_ROOT / "results"
-"""The published run's small metrics files (``make publish``): never data, arrays or models."""
 PUBLISHED_FILES = (INFO_FILE, "training_results.json", "evaluation.json")
 KERNEL_NAME = "python3"
 QUIET_KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore::DeprecationWarning"}

@@ -42,8 +42,8 @@ def main() -> None:
     data = load_series_data(json.loads((args.run / INFO_FILE).read_text())["data_dir"])
     val_index = np.load(args.run / "split.npz")["val_index"]
     splits = {"validation": (data.train.images[val_index], data.train.keypoints[val_index])}
-    if data.synth_truth is not None:
-        splits["test"] = (data.test.images, data.synth_truth.test_keypoints)
+    if data.hidden_truth is not None:
+        splits["test"] = (data.test.images, data.hidden_truth.test_keypoints)
     names = json.loads((args.run / "training_results.json").read_text())["runs"]
     rows = []
     for name in names:

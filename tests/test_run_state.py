@@ -6,7 +6,7 @@ import json
 import pytest
 
 from fkp_helpers.run_state import (
-    INFO_FILE, RunState, chosen_model, expected_seconds, find_resumable, model_chosen_in, read_state,
+    INFO_FILE, RunState, chosen_model, expected_seconds, find_resumable, inputs_of, model_chosen_in, read_state,
 )
 from fkp_helpers.runner import choose_run_dir
 
@@ -89,3 +89,39 @@ def test_the_chosen_model_is_the_one_notebook_04_chose_in_the_newest_finished_ru
         model_chosen_in(unfinished)
     with pytest.raises(FileNotFoundError, match="run `make run` first"):
         chosen_model(tmp_path / "empty")
+
+
+def test_a_notebook_reads_its_inputs_from_its_run_or_the_newest_finished_run(tmp_path, capsys):
+    runs, interactive = tmp_path / "runs", tmp_path / "runs" / "interactive"
+    interactive.mkdir(parents=True)
+    older = started(runs / "cpu-20260101-000000", RunState("cpu", "/d", 0), finished=True)
+    newer = started(runs / "cpu-20260102-000000", RunState("cpu", "/d", 0), finished=True)
+    unfinished = started(runs / "cpu-20260103-000000", RunState("cpu", "/d", 0))
+    for run in (older, newer, unfinished):
+        (run / "training_results.json").write_text("{}")
+    assert inputs_of(interactive, "training_results.json", "cpu", runs) == newer
+    assert "finished run cpu-20260102-000000" in capsys.readouterr().out
+    (interactive / "training_results.json").write_text("{}")
+    assert inputs_of(interactive, "training_results.json", "cpu", runs) == interactive  # its own run first
+
+
+def test_with_no_run_the_error_says_in_one_line_what_to_run_and_how_long(tmp_path):
+    published = tmp_path / "run_info.json"
+    published.write_text(json.dumps({"profile": "cpu", "notebook_seconds": {"01": 60.0, "03": 1380.0},
+                                     "machine": "Zen 4, 2 cores"}))
+    with pytest.raises(FileNotFoundError) as error:
+        inputs_of(tmp_path / "interactive", "evaluation.json", "cpu", tmp_path / "runs", published)
+    message = str(error.value)
+    assert "\n" not in message and "run `make run` first (about 24 min, going by the published run (Zen 4, 2 cores))" in message
+
+
+def test_the_chosen_model_is_found_where_notebook_04_read_the_models(tmp_path):
+    source, evaluated = tmp_path / "cpu-1", tmp_path / "interactive"
+    (source / "models").mkdir(parents=True)
+    (source / "models" / "net.keras").write_bytes(b"model")
+    evaluated.mkdir()
+    (evaluated / "evaluation.json").write_text(json.dumps({"final_model": "net", "models_dir": str(source / "models")}))
+    assert model_chosen_in(evaluated) == source / "models" / "net.keras"
+    (evaluated / "models").mkdir()
+    (evaluated / "models" / "net.keras").write_bytes(b"retrained here")
+    assert model_chosen_in(evaluated) == evaluated / "models" / "net.keras"  # the run's own model first

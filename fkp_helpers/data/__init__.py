@@ -24,9 +24,9 @@ from fkp_helpers.data.near_duplicates import (
     group_summary, grouping_agreement,
 )
 from fkp_helpers.data.datasets import (
-    PROJECT_ROOT, RAW_DIR, SYNTH_ROOT, KAGGLE_FILES, CACHE_DIR_NAME, SynthTruth, SeriesData, find_kaggle_file,
+    PROJECT_ROOT, RAW_DIR, SYNTH_ROOT, KAGGLE_FILES, CACHE_DIR_NAME, HiddenTruth, SeriesData, find_kaggle_file,
     missing_kaggle_files, synth_dir_for, resolve_data_dir, ensure_synth, file_digest, cached_arrays,
-    load_training_set, load_test_set, load_synth_truth, describe_source, load_series_data, REAL_FACES_DIR,
+    load_training_set, load_test_set, load_hidden_truth, describe_source, load_series_data, REAL_FACES_DIR,
     UDACITY_SOURCES, UDACITY_ZIP_PATH, UDACITY_FOLDER, real_data_dir, udacity_source, read_info, source_of,
     split_groups,
 )

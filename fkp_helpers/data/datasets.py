@@ -48,8 +48,9 @@ CACHE_DIR_NAME = ".fkp_cache"
 
 
 @dataclass(frozen=True)
-class SynthTruth:
-    """What FKP-synth knows and Kaggle hides: test labels, noise-free positions, pose and brightness per image."""
+class HiddenTruth:
+    """What a generated or converted data set knows and Kaggle hides: the test labels (the real faces' own landmarks,
+    or FKP-synth's), and on FKP-synth also the noise-free positions, pose and brightness per image."""
 
     label_noise_px: float
     test_keypoints: np.ndarray
@@ -73,7 +74,7 @@ class SeriesData:
     """``"kaggle"``, ``"real-faces"`` or ``"fkp-synth"``."""
     description: str
     data_dir: Path
-    synth_truth: SynthTruth | None
+    hidden_truth: HiddenTruth | None
 
 
 def find_kaggle_file(data_dir: Path, role: str) -> Path | None:
@@ -197,14 +198,14 @@ def load_test_set(path: Path) -> TestSet:
     return TestSet(**cached_arrays(path, read_test, ("image_ids", "images")))
 
 
-def load_synth_truth(data_dir: Path) -> SynthTruth | None:
+def load_hidden_truth(data_dir: Path) -> HiddenTruth | None:
     """The hidden truth of an FKP-synth or converted real-face folder, or None for real Kaggle data."""
     if not (data_dir / TRUTH_FILE).is_file():
         return None
     info = read_info(data_dir)
     with np.load(data_dir / TRUTH_FILE) as truth:
-        return SynthTruth(label_noise_px=float(info["label_noise_px"]),
-                          **{name: truth[name] for name in SynthTruth.__dataclass_fields__ if name != "label_noise_px"})
+        return HiddenTruth(label_noise_px=float(info["label_noise_px"]),
+                          **{name: truth[name] for name in HiddenTruth.__dataclass_fields__ if name != "label_noise_px"})
 
 
 def read_info(data_dir: Path) -> dict | None:
@@ -246,7 +247,7 @@ def load_series_data(data_dir: str | os.PathLike) -> SeriesData:
     unknown = sorted(set(lookup["ImageId"]) - set(test.image_ids.tolist()))
     if unknown:
         raise KaggleFormatError(find_kaggle_file(data_dir, "lookup"), f"asks for ImageIds not in the test file: {unknown[:5]}")
-    truth, info = load_synth_truth(data_dir), read_info(data_dir)
+    truth, info = load_hidden_truth(data_dir), read_info(data_dir)
     return SeriesData(
         train=train,
         test=test,
@@ -255,7 +256,7 @@ def load_series_data(data_dir: str | os.PathLike) -> SeriesData:
         source=source_of(info),
         description=describe_source(data_dir, info, len(train), len(test)),
         data_dir=data_dir,
-        synth_truth=truth,
+        hidden_truth=truth,
     )
 
 

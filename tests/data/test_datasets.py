@@ -63,7 +63,7 @@ def test_resolve_prefers_real_files_and_refuses_partial_sets(tmp_path, monkeypat
     assert resolve_data_dir(None, cpu) == raw
     assert resolve_data_dir(None, smoke, progress=False) == generated, "the smoke profile always runs on FKP-synth"
     data = load_series_data(raw)
-    assert data.source == "kaggle" and data.synth_truth is None and "real Kaggle files" in data.description
+    assert data.source == "kaggle" and data.hidden_truth is None and "real Kaggle files" in data.description
 
 
 def test_real_faces_come_after_kaggle_files_and_are_converted_once(tmp_path, monkeypatch, udacity_subset):

@@ -140,7 +140,7 @@ def test_generated_files_read_back_with_the_real_patterns(tiny_synth_dir):
 
 def test_labels_carry_the_recorded_jitter(tiny_synth_dir):
     data = load_series_data(tiny_synth_dir)
-    truth = data.synth_truth
+    truth = data.hidden_truth
     assert truth.label_noise_px == 1.0
     residual = data.train.keypoints - truth.train_true_keypoints
     rms = np.sqrt(np.nanmean(residual**2))

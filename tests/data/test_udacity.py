@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from fkp_helpers.data.datasets import load_series_data, load_synth_truth
+from fkp_helpers.data.datasets import load_series_data, load_hidden_truth
 from fkp_helpers.data.framing import framing_statistics
 from fkp_helpers.data.kaggle_io import (
     KaggleFormatError,
@@ -84,7 +84,7 @@ def test_the_files_read_back_with_the_kaggle_readers(subset, converted):
     assert set(lookup["ImageId"]) == set(test.image_ids.tolist())
     assert len(sample) == len(lookup)
     data = load_series_data(converted)
-    assert data.synth_truth is not None and len(data.train) == len(train)
+    assert data.hidden_truth is not None and len(data.train) == len(train)
 
 
 def test_the_split_is_by_person(subset, converted):
@@ -100,7 +100,7 @@ def test_the_split_is_by_person(subset, converted):
 
 def test_training_rows_miss_labels_like_kaggle_and_the_truth_is_complete(converted):
     labels = read_training(converted / "training.zip").keypoints
-    truth = load_synth_truth(converted)
+    truth = load_hidden_truth(converted)
     missing = np.isnan(labels[..., 0])
     assert missing.any(axis=1).any() and (~missing.any(axis=1)).any(), "both complete and partial rows"
     assert not missing[:, [0, 1, 10, 14]].any(), "the four always-labelled keypoints"
@@ -122,7 +122,7 @@ def test_the_info_file_names_the_source_and_counts_the_filled_pixels(converted):
 def test_framing_is_close_to_the_kaggle_labels(converted):
     if not KAGGLE_LABELS.is_file():
         pytest.skip(f"{KAGGLE_LABELS} is absent")
-    truth = load_synth_truth(converted)
+    truth = load_hidden_truth(converted)
     ours = framing_statistics(np.concatenate([truth.train_true_keypoints, truth.test_true_keypoints]))
     kaggle = framing_statistics(read_keypoint_labels(KAGGLE_LABELS))
     # Loose: 30 faces of 5 people (means off by ~sd/sqrt(5) for per-person quantities), and these faces are turned
