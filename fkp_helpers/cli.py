@@ -94,10 +94,14 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def predict_command(args: argparse.Namespace) -> int:
-    """``predict PHOTO ... [--model M] [--out DIR]``: keypoints of every face, as CSV, JSON and an annotated PNG."""
+    """``predict PHOTO ... [--model M] [--out DIR]``: keypoints of every face, as CSV, JSON and an annotated PNG.
+
+    A photo that cannot be used (unreadable, too small, no face) gets its own line on stderr and the others are
+    processed; the exit status is then 1.
+    """
     import warnings
 
-    from fkp_helpers.photos import predict_photos, training_data_of
+    from fkp_helpers.photos import PhotoError, predict_each_photo, training_data_of
     from fkp_helpers.run_state import chosen_model
     from fkp_helpers.runner import RUNS_DIR
 
@@ -106,14 +110,20 @@ def predict_command(args: argparse.Namespace) -> int:
     print(f"model {model}, trained on {trained_on.description}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the same warning is printed below, once
-        results = predict_photos(list(args.photos), model, args.out, flip_tta=not args.no_flip_tta,
-                                 second_pass=not args.single_pass)
+        outcomes = predict_each_photo(list(args.photos), model, args.out, flip_tta=not args.no_flip_tta,
+                                      second_pass=not args.single_pass)
     if trained_on.warning:
         print(f"warning: {trained_on.warning}")
-    for result in results:
-        files = ", ".join(str(path) for path in result.files.values())
-        print(f"{result.photo}: {len(result.boxes)} face(s) -> {files}")
-    return 0
+    failed = [outcome for outcome in outcomes if isinstance(outcome, PhotoError)]
+    for outcome in outcomes:
+        if isinstance(outcome, PhotoError):
+            print(f"fkp predict: error: {outcome}", file=sys.stderr)
+        else:
+            files = ", ".join(str(path) for path in outcome.files.values())
+            print(f"{outcome.photo}: {len(outcome.boxes)} face(s) -> {files}")
+    if failed:
+        print(f"fkp predict: {len(failed)} of {len(outcomes)} photo(s) failed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def real_faces_command(args: argparse.Namespace) -> int:

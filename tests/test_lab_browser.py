@@ -17,6 +17,8 @@ import pytest
 
 from fkp_helpers.runner import list_notebooks
 
+pytestmark = pytest.mark.slow  # minutes: JupyterLab and Chromium run notebook 01
+
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -91,12 +93,18 @@ def test_run_all_in_jupyterlab_shows_outputs_and_no_errors(lab):
         try:
             page.goto(f"{url}/lab/tree/{name}?token={TOKEN}")
             page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-            select_kernel = page.locator(".jp-Dialog").get_by_role("button", name="Select")
-            try:  # Lab may ask which kernel to start, as it asks a person: take the one the notebook names
-                select_kernel.click(timeout=10_000)
+            dialog = page.locator(".jp-Dialog")
+            idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            try:  # Lab either starts the notebook's kernel or asks which kernel to start, as it asks a person
+                dialog.or_(idle).first.wait_for(timeout=60_000)
             except PlaywrightTimeout:
-                pass
-            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+                pytest.fail("JupyterLab neither started a kernel nor asked for one within 60 s")
+            if dialog.count():
+                select_kernel = dialog.get_by_role("button", name="Select")
+                if not select_kernel.count():
+                    pytest.fail(f"JupyterLab showed a dialog without a Select button: {dialog.first.inner_text()!r}")
+                select_kernel.click()  # the kernel the notebook names
+            idle.wait_for(timeout=60_000)
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
             page.wait_for_function(

@@ -13,6 +13,8 @@ import pytest
 
 from fkp_helpers.runner import list_notebooks, run_series
 
+pytestmark = pytest.mark.slow  # minutes: the whole series on the smoke profile, twice
+
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):

@@ -106,7 +106,10 @@ def _data_line_spans(raw: bytes, path: Path, header: tuple[str, ...]) -> list[tu
         raise KaggleFormatError(path, "file is empty")
     _check_header(raw[spans[0][0] : spans[0][1]], path, header)
     if len(spans) == 1:
-        raise KaggleFormatError(path, "no data rows after the header")
+        raise KaggleFormatError(path, "no data rows after the header", 1)
+    blank = next((i for i, (start, end) in enumerate(spans) if start == end), None)
+    if blank is not None:
+        raise KaggleFormatError(path, "blank line (every row after the header holds data)", blank + 1)
     return spans[1:]
 
 
@@ -154,15 +157,21 @@ def _token_at(raw: bytes, position: int) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------- coordinates
+def _shown(text: bytes) -> str:
+    """A field's text as an error message quotes it: its first 20 characters, in quotes."""
+    return repr(text[:20].decode("utf-8", "replace"))
+
+
 def _parse_float(text: bytes, path: Path, line: int, column: str) -> float:
     if not text:
         return np.nan
     try:
         value = float(text)
     except ValueError:
-        raise KaggleFormatError(path, f"column {column}: not a number: {text[:20].decode('utf-8', 'replace')!r}", line) from None
+        raise KaggleFormatError(path, f"column {column}: not a number: {_shown(text)}", line) from None
     if not np.isfinite(value):
-        raise KaggleFormatError(path, f"column {column}: not a finite number: {value}", line)
+        hint = " (a missing value is an empty field)" if np.isnan(value) else ""
+        raise KaggleFormatError(path, f"column {column}: not a finite number: {_shown(text)}{hint}", line)
     return value
 
 
@@ -227,7 +236,7 @@ def _parse_id(text: bytes, path: Path, line: int, column: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise KaggleFormatError(path, f"{column} must be a positive integer, found {text[:20].decode('utf-8', 'replace')!r}", line)
+        raise KaggleFormatError(path, f"{column} must be a positive integer, found {_shown(text)}", line)
     return value
 
 

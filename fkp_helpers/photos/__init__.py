@@ -18,7 +18,7 @@ from fkp_helpers.photos.framing import (
 )
 from fkp_helpers.photos.model_check import ModelFileError, load_keypoint_model
 from fkp_helpers.photos.output_files import planned_outputs, write_new_file
-from fkp_helpers.photos.pipeline import NoFaceError, predict_photos
+from fkp_helpers.photos.pipeline import NoFaceError, predict_each_photo, predict_photos
 from fkp_helpers.photos.prediction import locate_keypoints, model_predict_fn, predict_in_frames
 from fkp_helpers.photos.provenance import TrainingData, training_data_of
 from fkp_helpers.photos.reading import PhotoError, read_photo, to_gray

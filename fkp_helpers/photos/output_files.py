@@ -16,12 +16,17 @@ OUTPUT_SUFFIXES = {"csv": ".keypoints.csv", "json": ".keypoints.json", "png": ".
 
 
 def unique_stems(photos: list[Path]) -> list[str]:
-    """Each photo's file stem, with ``-2``, ``-3``, ... added where two photos share one."""
-    seen: dict[str, int] = {}
+    """Each photo's file stem, with ``-2``, ``-3``, ... added where it would repeat an earlier photo's (also one
+    that already ends so, like ``face-2``)."""
+    taken: set[str] = set()
     stems = []
     for photo in photos:
-        seen[photo.stem] = seen.get(photo.stem, 0) + 1
-        stems.append(photo.stem if seen[photo.stem] == 1 else f"{photo.stem}-{seen[photo.stem]}")
+        stem, copy = photo.stem, 1
+        while stem in taken:
+            copy += 1
+            stem = f"{photo.stem}-{copy}"
+        taken.add(stem)
+        stems.append(stem)
     return stems
 
 

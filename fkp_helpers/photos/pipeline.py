@@ -41,28 +41,44 @@ def find_faces(path: Path, gray: np.ndarray, cascade: cv2.CascadeClassifier) -> 
     return boxes
 
 
+def _read_faces(photo: Path, cascade: cv2.CascadeClassifier) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A photo's RGB pixels, its grey pixels and its face boxes; ``PhotoError`` (or ``NoFaceError``) if it has none."""
+    rgb = read_photo(photo)
+    gray = to_gray(rgb)
+    return rgb, gray, find_faces(photo, gray, cascade)
+
+
 def _predict_batch(photos: list[Path], plans: list[dict[str, Path]], predict_fn: PredictFn,
-                   cascade: cv2.CascadeClassifier, common: dict, flip_tta: bool, second_pass: bool) -> list[PhotoResult]:
-    rgbs = [read_photo(photo) for photo in photos]
-    grays = [to_gray(rgb) for rgb in rgbs]
-    boxes = [find_faces(photo, gray, cascade) for photo, gray in zip(photos, grays)]
-    keypoints = locate_keypoints(grays, boxes, predict_fn, flip_tta, second_pass)
-    results = []
-    for photo, rgb, photo_boxes, points, paths in zip(photos, rgbs, boxes, keypoints, plans):
-        result = PhotoResult(photo=photo, width=rgb.shape[1], height=rgb.shape[0], boxes=photo_boxes,
+                   cascade: cv2.CascadeClassifier, common: dict, flip_tta: bool,
+                   second_pass: bool) -> list[PhotoResult | PhotoError]:
+    """Each photo's result (its files written), or the ``PhotoError`` that kept it from having one."""
+    outcomes: list[PhotoResult | PhotoError | None] = [None] * len(photos)
+    found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for i, photo in enumerate(photos):
+        try:
+            found[i] = _read_faces(photo, cascade)
+        except PhotoError as error:
+            outcomes[i] = error
+    rows = list(found)
+    keypoints = locate_keypoints([found[i][1] for i in rows], [found[i][2] for i in rows], predict_fn, flip_tta,
+                                 second_pass) if rows else []
+    for i, points in zip(rows, keypoints):
+        rgb, _, boxes = found[i]
+        result = PhotoResult(photo=photos[i], width=rgb.shape[1], height=rgb.shape[0], boxes=boxes,
                              keypoints=points.astype(np.float32), flip_tta=flip_tta, second_pass=second_pass, **common)
-        results.append(replace(result, files=write_result_files(result, draw_faces(rgb, photo_boxes, points), paths)))
-    return results
+        outcomes[i] = replace(result, files=write_result_files(result, draw_faces(rgb, boxes, points), plans[i]))
+    return outcomes
 
 
-def predict_photos(photos: list[Path], model_path: Path, out_dir: Path, flip_tta: bool = True,
-                   second_pass: bool = True) -> list[PhotoResult]:
+def predict_each_photo(photos: list[Path], model_path: Path, out_dir: Path, flip_tta: bool = True,
+                       second_pass: bool = True) -> list[PhotoResult | PhotoError]:
     """Find every face in ``photos``, predict its 15 keypoints with the model at ``model_path`` and write
     ``<stem>.keypoints.csv``, ``<stem>.keypoints.json`` and ``<stem>.annotated.png`` per photo into ``out_dir``.
 
-    Raises ``FileExistsError`` (an output file exists) and ``ModelFileError`` before any work, and ``PhotoError``
-    (unreadable or tiny photo) or its ``NoFaceError`` before writing the files of the photo's batch of
-    ``PHOTOS_PER_BATCH``. Warns (``UserWarning``) when the model was trained on FKP-synth.
+    Returns, in order, each photo's ``PhotoResult`` or the ``PhotoError`` (unreadable, tiny, no face) that says why it
+    has none; a bad photo never stops the others. Raises ``FileExistsError`` (an output file exists: nothing is
+    overwritten) and ``ModelFileError`` before any work. Warns (``UserWarning``) when the model was trained on
+    FKP-synth.
     """
     photos = [Path(photo) for photo in photos]
     plans = planned_outputs(photos, out_dir)
@@ -71,8 +87,19 @@ def predict_photos(photos: list[Path], model_path: Path, out_dir: Path, flip_tta
     if data.warning:
         warnings.warn(f"{model_path}: {data.warning}", UserWarning, stacklevel=2)
     cascade, predict_fn, common = load_cascade(), model_predict_fn(model), {"model": Path(model_path), "training_data": data}
-    results = []
+    outcomes: list[PhotoResult | PhotoError] = []
     for start in range(0, len(photos), PHOTOS_PER_BATCH):
         batch = slice(start, start + PHOTOS_PER_BATCH)
-        results += _predict_batch(photos[batch], plans[batch], predict_fn, cascade, common, flip_tta, second_pass)
-    return results
+        outcomes += _predict_batch(photos[batch], plans[batch], predict_fn, cascade, common, flip_tta, second_pass)
+    return outcomes
+
+
+def predict_photos(photos: list[Path], model_path: Path, out_dir: Path, flip_tta: bool = True,
+                   second_pass: bool = True) -> list[PhotoResult]:
+    """``predict_each_photo`` for photos that must all work: the results, or the first photo's ``PhotoError`` (or
+    ``NoFaceError``) raised once the other photos' files are written."""
+    outcomes = predict_each_photo(photos, model_path, out_dir, flip_tta, second_pass)
+    failed = [outcome for outcome in outcomes if isinstance(outcome, PhotoError)]
+    if failed:
+        raise failed[0]
+    return outcomes

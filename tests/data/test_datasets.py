@@ -30,7 +30,7 @@ def test_cache_is_used_and_keyed_by_content(tiny_synth_dir, tmp_path):
     np.testing.assert_array_equal(first["keypoints"], second["keypoints"])
     # a changed source file is re-read, never served stale
     (folder / "training.zip").write_bytes((tiny_synth_dir / "training.zip").read_bytes()[:-10] + b"0" * 10)
-    with pytest.raises(KaggleFormatError):
+    with pytest.raises(KaggleFormatError, match=r"copy/training\.zip: not a readable zip archive \(truncated download"):
         cached_arrays(folder / "training.zip", reader, ("images", "keypoints"))
 
 

@@ -1,9 +1,11 @@
+import re
 import zipfile
 
 import numpy as np
 import pytest
 
 from fkp_helpers.data.kaggle_io import (
+    TRAINING_HEADER,
     KaggleFormatError,
     encode_lookup_table,
     encode_submission,
@@ -17,6 +19,7 @@ from fkp_helpers.data.kaggle_io import (
     read_training,
     write_zipped_csv,
 )
+from fkp_helpers.data.keypoints import COORDINATE_COLUMNS
 
 
 def make_training(rng, n=5):
@@ -211,3 +214,101 @@ def test_malformed_lookup_table(tmp_path):
     expect_error(path, "unknown FeatureName 'nose_x'", line=2, reader=read_lookup_table)
     path.write_bytes(b"RowId,ImageId,Feature\r\n1,1,nose_tip_x\r\n")
     expect_error(path, "wrong header", line=1, reader=read_lookup_table)
+
+
+# ------------------------------------------------------------------------------ edge cases: named error or read right
+LABELS_HEADER = ",".join(COORDINATE_COLUMNS).encode()
+
+
+def labels_csv(*rows: list[str], newline: bytes = b"\r\n") -> bytes:
+    """A keypoint-labels CSV (the 30 coordinate columns) with the given rows."""
+    return newline.join([LABELS_HEADER, *(",".join(row).encode() for row in rows)]) + newline
+
+
+@pytest.mark.parametrize("reader, header", [(read_training, b",".join(map(str.encode, TRAINING_HEADER))),
+                                            (read_test, b"ImageId,Image"),
+                                            (read_lookup_table, b"RowId,ImageId,FeatureName,Location"),
+                                            (read_sample_submission, b"RowId,Location"),
+                                            (read_keypoint_labels, LABELS_HEADER)])
+@pytest.mark.parametrize("ending", [b"\r\n", b""])
+def test_a_file_with_only_a_header_has_no_rows_to_read(tmp_path, reader, header, ending):
+    path = tmp_path / "only-a-header.csv"
+    path.write_bytes(header + ending)
+    expect_error(path, r"only-a-header\.csv, line 1: no data rows after the header", line=1, reader=reader)
+
+
+@pytest.mark.parametrize("text, problem", [("nan", r"not a finite number: 'nan' \(a missing value is an empty field\)"),
+                                           ("NaN", r"not a finite number: 'NaN' \(a missing value is an empty field\)"),
+                                           ("inf", r"not a finite number: 'inf'$"),
+                                           ("-Infinity", r"not a finite number: '-Infinity'$")])
+def test_nan_or_inf_text_as_a_coordinate_is_refused_where_it_stands(tmp_path, rng, text, problem):
+    path, _, _ = write_training(tmp_path, rng, n=3)
+    replace_line(path, 3, lambda line: b",".join([line.split(b",")[0], text.encode()] + line.split(b",")[2:]))
+    expect_error(path, rf"line 3: column left_eye_center_y: {problem}", line=3)
+    labels = tmp_path / "labels.csv"
+    labels.write_bytes(labels_csv(["50"] * 30, [text] * 2 + ["50"] * 28))
+    expect_error(labels, rf"line 3: column left_eye_center_x: {problem}", line=3, reader=read_keypoint_labels)
+    submission = tmp_path / "SampleSubmission.csv"
+    submission.write_bytes(f"RowId,Location\n1,0\n2,{text}\n".encode())
+    expect_error(submission, rf"line 3: column Location: {problem}", line=3, reader=read_sample_submission)
+
+
+@pytest.mark.parametrize("image_id", ["0", "-3", "1.5", ""])
+def test_an_image_id_that_is_not_a_positive_integer_is_named(tmp_path, rng, image_id):
+    path = tmp_path / "test.csv"
+    path.write_bytes(encode_test_csv(np.array([1, 2]), rng.integers(0, 256, size=(2, 96, 96), dtype=np.uint8)))
+    replace_line(path, 3, lambda line: image_id.encode() + line[line.index(b","):])
+    expect_error(path, rf"line 3: ImageId must be a positive integer, found '{re.escape(image_id)}'", line=3,
+                 reader=read_test)
+    lookup = tmp_path / "IdLookupTable.csv"
+    lookup.write_bytes(f"RowId,ImageId,FeatureName,Location\r\n1,{image_id},nose_tip_x\r\n".encode())
+    expect_error(lookup, rf"line 2: ImageId must be a positive integer, found '{re.escape(image_id)}'", line=2,
+                 reader=read_lookup_table)
+
+
+def test_a_utf8_byte_order_mark_and_lf_line_endings_are_read_like_kaggles_files(tmp_path, rng):
+    path, images, keypoints = write_training(tmp_path, rng, n=3)
+    kaggles = path.read_bytes()
+    assert kaggles.count(b"\r\n") == 4, "training.csv is CRLF, like Kaggle's"
+    for variant in (b"\xef\xbb\xbf" + kaggles, kaggles.replace(b"\r\n", b"\n"), kaggles.rstrip(b"\r\n")):
+        path.write_bytes(variant)
+        data = read_training(path)
+        assert np.array_equal(data.images, images)
+        np.testing.assert_allclose(data.keypoints, keypoints, atol=1e-6)
+    labels = tmp_path / "labels.csv"
+    for newline in (b"\r\n", b"\n"):
+        labels.write_bytes(b"\xef\xbb\xbf" + labels_csv(["50.5"] * 30, [""] * 30, newline=newline))
+        read = read_keypoint_labels(labels)
+        assert read.shape == (2, 15, 2) and (read[0] == 50.5).all() and np.isnan(read[1]).all()
+    submission = tmp_path / "SampleSubmission.csv"
+    for content in (b"RowId,Location\n1,0\n2,12.5\n", b"\xef\xbb\xbfRowId,Location\r\n1,0\r\n2,12.5\r\n"):
+        submission.write_bytes(content)
+        assert read_sample_submission(submission).to_dict("list") == {"RowId": [1, 2], "Location": [0.0, 12.5]}
+
+
+def test_a_byte_order_mark_does_not_hide_a_wrong_header(tmp_path):
+    path = tmp_path / "test.csv"
+    path.write_bytes(b"\xef\xbb\xbfImageId;Image\r\n1;2\r\n")
+    expect_error(path, r"line 1: wrong header: missing columns \['ImageId', 'Image'\]", line=1, reader=read_test)
+
+
+@pytest.mark.parametrize("row, found", [("2,12.5,7", 3), ("2", 1)])
+def test_a_sample_submission_row_with_the_wrong_field_count_is_named(tmp_path, row, found):
+    path = tmp_path / "SampleSubmission.csv"
+    path.write_bytes(f"RowId,Location\n1,0\n{row}\n3,0\n".encode())
+    expect_error(path, rf"line 3: expected 2 fields \(RowId,Location\), found {found}$", line=3,
+                 reader=read_sample_submission)
+
+
+@pytest.mark.parametrize("fields", [29, 31])
+def test_a_keypoint_label_row_with_the_wrong_field_count_is_named(tmp_path, fields):
+    path = tmp_path / "labels.csv"
+    path.write_bytes(labels_csv(["50"] * 30, ["50"] * 30, ["50"] * fields))
+    expect_error(path, rf"line 4: expected 30 fields, found {fields}$", line=4, reader=read_keypoint_labels)
+
+
+@pytest.mark.parametrize("content, line", [(b"RowId,Location\n1,0\n\n2,0\n", 3), (b"RowId,Location\n1,0\n2,0\n\n", 4)])
+def test_a_blank_line_is_named_not_counted_as_a_short_row(tmp_path, content, line):
+    path = tmp_path / "SampleSubmission.csv"
+    path.write_bytes(content)
+    expect_error(path, rf"line {line}: blank line", line=line, reader=read_sample_submission)

@@ -109,7 +109,7 @@ def test_write_refuses_a_file_that_is_not_a_submission(tmp_path):
     write_submission(path, sample, lookup, sample)
     write_submission(path, good, lookup, sample)  # replaces a previous submission
     assert read_sample_submission(path)["Location"].tolist() == good["Location"].tolist()
-    with pytest.raises(SubmissionError):
+    with pytest.raises(SubmissionError, match="^submission has 5 rows, the lookup table has 6$"):
         write_submission(path, good.iloc[:5], lookup, sample)  # invalid: the file on disk is untouched
     assert read_sample_submission(path)["Location"].tolist() == good["Location"].tolist()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.csv", "submission.csv"]  # no temporary left over

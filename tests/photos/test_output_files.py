@@ -13,6 +13,7 @@ from fkp_helpers.photos.results import PhotoResult, result_record, result_table
 
 def test_unique_stems_for_photos_with_the_same_name():
     assert unique_stems([Path("a/face.jpg"), Path("b/face.png"), Path("c.jpg")]) == ["face", "face-2", "c"]
+    assert unique_stems([Path("face.jpg"), Path("face.png"), Path("face-2.jpg")]) == ["face", "face-2", "face-2-2"]
 
 
 def test_existing_output_is_refused_before_anything_is_written(tmp_path):

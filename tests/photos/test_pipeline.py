@@ -11,8 +11,9 @@ import pytest
 from skimage import data
 
 from fkp_helpers.photos.model_check import ModelFileError
-from fkp_helpers.photos.pipeline import NoFaceError, predict_photos
+from fkp_helpers.photos.pipeline import NoFaceError, predict_each_photo, predict_photos
 from fkp_helpers.photos.reading import PhotoError
+from fkp_helpers.photos.results import PhotoResult
 
 from .conftest import blank_canvas, four_faces, save_image
 
@@ -56,7 +57,22 @@ def test_bad_photos_get_named_errors_and_nothing_is_written(tmp_path, tiny_model
     assert raised.value.path == path and not (tmp_path / "out").exists()
 
 
+def test_a_bad_photo_among_good_ones_gets_its_error_and_the_others_their_files(tmp_path, tiny_model_path):
+    astronaut = save_image(data.astronaut(), tmp_path / "astronaut.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    wall = save_image(blank_canvas(200, 300), tmp_path / "wall.png")
+    outcomes = predict_each_photo([tmp_path / "empty.png", astronaut, wall], tiny_model_path, tmp_path / "out")
+    assert [type(outcome) for outcome in outcomes] == [PhotoError, PhotoResult, NoFaceError]
+    assert outcomes[0].path == tmp_path / "empty.png" and outcomes[2].path == wall
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "astronaut.annotated.png", "astronaut.keypoints.csv", "astronaut.keypoints.json"]
+    with pytest.raises(PhotoError, match=r"empty\.png: not an image Pillow can read"):
+        predict_photos([astronaut, tmp_path / "empty.png"], tiny_model_path, tmp_path / "again")
+    assert len(list((tmp_path / "again").iterdir())) == 3, "the good photo's files are written first"
+
+
 def test_wrong_model_file_is_refused(tmp_path):
     (tmp_path / "model.keras").write_bytes(b"junk")
-    with pytest.raises(ModelFileError):
+    with pytest.raises(ModelFileError, match=r"model\.keras: unreadable, or saved by an incompatible Keras version "
+                                             r"or not by fkp"):
         predict_photos([tmp_path / "any.png"], tmp_path / "model.keras", tmp_path / "out")

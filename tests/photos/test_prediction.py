@@ -1,12 +1,14 @@
 """Prediction over many faces: one model call per batch, the second pass levels the eyes, results map back exactly."""
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
 from fkp_helpers.photos.calibration import eye_centres_in_box, kaggle_eye_centres
+from fkp_helpers.photos.model_check import load_keypoint_model
 from fkp_helpers.photos.prediction import locate_keypoints, model_predict_fn, predict_in_frames
-from fkp_helpers.training.model_files import load_model
+from fkp_helpers.training.model_files import save_model_atomically
 
 SIGMA = 5.0
 
@@ -95,6 +97,22 @@ def test_photos_without_faces_cost_no_model_call():
     assert finder.batches == []
 
 
-def test_model_predict_fn_returns_keypoints_in_pixels(tiny_model_path):
-    predicted = model_predict_fn(load_model(tiny_model_path, compile=False))(np.zeros((3, 96, 96), np.uint8))
-    assert predicted.shape == (3, 15, 2) and np.isfinite(predicted).all()
+def brightness_model() -> keras.Model:
+    """A keypoint model whose answer is known: keypoint ``k`` at (10 + 5k, 20 + 3k) px on a black crop, every
+    coordinate 12 px further on a white one (the head regresses ``(y - 48) / 48`` like the project's networks)."""
+    inputs = keras.Input((96, 96, 1))
+    brightness = keras.layers.GlobalAveragePooling2D()(inputs)
+    head = keras.layers.Dense(30, name="normalised_keypoints")
+    outputs = keras.layers.Rescaling(48.0, offset=48.0, name="to_pixels")(head(brightness))
+    model = keras.Model(inputs, outputs)
+    black = np.stack([10 + 5 * np.arange(15), 20 + 3 * np.arange(15)], axis=1).ravel()
+    head.set_weights([np.full((1, 30), 12 / 48), (black - 48) / 48])
+    return model
+
+
+def test_model_predict_fn_returns_keypoints_in_pixels(tmp_path):
+    path = save_model_atomically(brightness_model(), tmp_path / "models" / "known.keras")
+    crops = np.stack([np.zeros((96, 96), np.uint8), np.full((96, 96), 255, np.uint8)])
+    predicted = model_predict_fn(load_keypoint_model(path))(crops)
+    black = np.stack([10 + 5 * np.arange(15), 20 + 3 * np.arange(15)], axis=1)
+    np.testing.assert_allclose(predicted, [black, black + 12], atol=1e-4)  # (x, y) per keypoint, Kaggle's order

@@ -7,16 +7,37 @@ import keras
 import numpy as np
 import pytest
 
+from fkp_helpers.augment import AugmentedSequence
 from fkp_helpers.training.loop import read_history, train_model
 from fkp_helpers.training.losses import MaskedMSE
 from fkp_helpers.training.model_files import load_model
-from fkp_helpers.training.models import build_vgg, copy_model
+from fkp_helpers.training.models import build_small_cnn, build_vgg, copy_model
+from fkp_helpers.training.optimizers import learning_rate_of
 from fkp_helpers.training.reporting import results_table, write_results_json
 from fkp_helpers.training.reproducibility import set_reproducible
 
 
 def weights_equal(a: keras.Model, b: keras.Model) -> bool:
     return all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+
+
+class FinalLearningRate(keras.callbacks.Callback):
+    """Records the optimizer's learning rate when training ends (before ``train_model`` loads the best epoch back)."""
+
+    def on_train_end(self, logs=None):
+        self.value = learning_rate_of(self.model.optimizer)
+
+
+class KillAt(keras.callbacks.Callback):
+    """Interrupts training as a Ctrl-C would, at the start of (0-based) ``epoch``."""
+
+    def __init__(self, epoch: int):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt("killed")
 
 
 def test_same_seed_same_history_and_weights(data, initial_model, tmp_path, metric_columns):
@@ -32,14 +53,9 @@ def test_a_killed_run_resumes_to_the_same_result(data, initial_model, tmp_path, 
     settings = dict(epochs=4, seed=0, batch_size=8, save_best=False, validate_at_steps=[2, 5, 6, 8, 11])
     straight = train_model(copy_model(initial_model), train, val, "adam", tmp_path / "straight", "tiny", **settings)
 
-    class Kill(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 2:
-                raise KeyboardInterrupt("killed")
-
     with pytest.raises(KeyboardInterrupt):
         train_model(copy_model(initial_model), train, val, "adam", tmp_path / "killed", "tiny",
-                    extra_callbacks=[Kill()], **settings)
+                    extra_callbacks=[KillAt(2)], **settings)
     backup = tmp_path / "killed" / "backups" / "tiny"
     assert json.loads((backup / "state.json").read_text())["epoch"] == 2
     assert sorted(p.name for p in backup.iterdir()) == ["epoch-2.weights.h5", "state.json"]
@@ -122,3 +138,60 @@ def test_a_diverging_run_stops_at_the_first_nan_and_says_so(data, initial_model,
         train_model(copy_model(initial_model), train, val, "sgd", tmp_path, "tiny", epochs=3, batch_size=8,
                     learning_rate=1e6)
     assert len(read_history(tmp_path / "histories" / "tiny.csv")) == 1, "TerminateOnNaN ends the run in epoch 1"
+
+
+def tiny_cnn() -> keras.Model:
+    """A one-conv, 8-unit CNN with dropout: seconds per run, random layers included."""
+    set_reproducible(0)
+    return build_small_cnn(filters=(4,), kernel_sizes=(3,), dense_units=(8,), dropout=0.1, name="tiny")
+
+
+def plateau_data() -> tuple[AugmentedSequence, tuple[np.ndarray, np.ndarray]]:
+    """16 noise images whose keypoints all sit low in the frame (flip-invariant x) and a validation set labelled high
+    in it: once the model has learnt the training mean, every epoch moves it away from the validation labels."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (16, 96, 96), dtype=np.uint8)
+    keypoints = np.stack(np.broadcast_arrays(np.float32(47.5), np.full((16, 15), 70.0, np.float32)), axis=-1)
+    x_val = rng.random((4, 96, 96, 1), dtype=np.float32)
+    y_val = np.tile(np.array([47.5, 30.0], np.float32), (4, 15))
+    return AugmentedSequence(images, keypoints, batch_size=8, seed=0), (x_val, y_val)
+
+
+def test_a_run_killed_on_a_plateau_resumes_its_callbacks_state(tmp_path, metric_columns):
+    initial = tiny_cnn()
+    settings = dict(epochs=6, seed=0, learning_rate=1e-3, reduce_lr_patience=1, early_stopping_patience=2,
+                    save_best=True)
+
+    def run(folder: str, *extra: keras.callbacks.Callback):
+        train, val = plateau_data()
+        return train_model(copy_model(initial), train, val, "adam", tmp_path / folder, "tiny", extra_callbacks=extra,
+                           **settings)
+
+    straight_lr, resumed_lr = FinalLearningRate(), FinalLearningRate()
+    straight = run("straight", straight_lr)
+    stop, lr = straight.epochs_run, straight.history["learning_rate"].to_numpy()
+    assert straight.best_epoch <= stop - 2 and stop < settings["epochs"], "early stopping ended the run on a plateau"
+    assert lr[stop - 1] < lr[0], "the plateau reduced the learning rate before the last epoch"
+
+    with pytest.raises(KeyboardInterrupt):  # after the reduction, with EarlyStopping one epoch short of its patience
+        run("killed", KillAt(stop - 1))
+    state = json.loads((tmp_path / "killed" / "backups" / "tiny" / "state.json").read_text())["monitored"]
+    assert state["early_stopping"]["wait"] >= 1 and state["checkpoint"] == {"best": straight.best_val_rmse_px}
+    resumed = run("killed", resumed_lr)
+    assert resumed.history[metric_columns].equals(straight.history[metric_columns])
+    assert resumed.epochs_run == stop and resumed.best_epoch == straight.best_epoch
+    assert weights_equal(resumed.model, straight.model), "both hold their best epoch's weights"
+    assert weights_equal(load_model(resumed.model_path), load_model(straight.model_path))
+    assert resumed_lr.value == straight_lr.value < lr[stop - 1]
+
+
+def test_a_backup_whose_weights_are_missing_is_refused_by_name(tmp_path):
+    initial = tiny_cnn()
+    train, val = plateau_data()
+    settings = dict(epochs=2, batch_size=8, save_best=False)
+    with pytest.raises(KeyboardInterrupt):
+        train_model(copy_model(initial), train, val, "adam", tmp_path, "tiny", extra_callbacks=[KillAt(1)], **settings)
+    (tmp_path / "backups" / "tiny" / "epoch-1.weights.h5").unlink()
+    with pytest.raises(FileNotFoundError, match=r"state\.json names epoch-1\.weights\.h5, which is missing; delete "
+                                                r".*backups/tiny to train this model from the start"):
+        train_model(copy_model(initial), train, val, "adam", tmp_path, "tiny", **settings)

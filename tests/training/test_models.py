@@ -76,7 +76,6 @@ def test_mixed_precision_keeps_parameters_and_a_float32_output():
     assert model.get_layer("block1_conv1").kernel.dtype == "float32"
     assert model.get_layer("normalised_keypoints").compute_dtype == "float32"
     assert model.output.dtype == "float32" and build_small_cnn(mixed_precision=True).output.dtype == "float32"
-    assert isinstance(bfloat16_is_native(), bool)
 
 
 @pytest.mark.parametrize("capabilities, native", [([(9, 0)], True), ([(7, 5), (8, 0)], True), ([(7, 5)], False),
@@ -87,12 +86,64 @@ def test_bfloat16_is_native_where_a_gpu_is_ampere_or_newer_on_a_cpu_without_it(m
     assert bfloat16_is_native() is native
 
 
-def test_no_gpu_here_and_no_xla_on_tensorflow_without_one(tiny):
+@pytest.mark.parametrize("flags, native", [("fpu avx512f avx512_bf16", True), ("fpu amx_tile amx_bf16", True),
+                                           ("fpu avx2 avx512f", False), (None, False)])
+def test_bfloat16_is_native_on_a_cpu_with_bfloat16_instructions(monkeypatch, flags, native):
+    def cpuinfo(self):
+        if flags is None:
+            raise PermissionError(f"{self}: not readable")
+        return f"processor : 0\nflags : {flags}\nbugs : spectre_v1\n"
+
+    monkeypatch.setattr("fkp_helpers.training.models.gpu_compute_capabilities", lambda: [])
+    monkeypatch.setattr("fkp_helpers.training.models.Path.read_text", cpuinfo)
+    assert bfloat16_is_native() is native
+
+
+def fake_devices(monkeypatch, gpus: list[tuple[int, int]]) -> None:
+    """Make TensorFlow report one CPU and a GPU of each compute capability in ``gpus``."""
+    import tensorflow as tf
+
+    devices = [tf.config.PhysicalDevice("/physical_device:CPU:0", "CPU")] + [
+        tf.config.PhysicalDevice(f"/physical_device:GPU:{i}", "GPU") for i in range(len(gpus))]
+
+    def list_physical_devices(device_type=None):
+        return [device for device in devices if device_type in (None, device.device_type)]
+
+    def get_device_details(device):
+        index = int(device.name.rsplit(":", 1)[1])
+        return {"device_name": "fake", "compute_capability": gpus[index]} if device.device_type == "GPU" else {}
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", list_physical_devices)
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", get_device_details)
+
+
+@pytest.mark.parametrize("gpus", [[], [(8, 9)], [(7, 5), (9, 0)]], ids=["cpu-only", "one-gpu", "two-gpus"])
+def test_the_gpus_tensorflow_reports_decide_capabilities_bfloat16_and_xla(monkeypatch, tiny, gpus):
+    from tensorflow.python.framework import config as tf_framework_config
+
+    from fkp_helpers.tensorflow_setup import gpu_compute_capabilities
+    from fkp_helpers.training.loop import compile_model
+
+    fake_devices(monkeypatch, gpus)
+    monkeypatch.setattr("fkp_helpers.training.models.Path.read_text", lambda self: "flags : fpu sse2 avx2\n")
+    monkeypatch.setattr(tf_framework_config, "is_op_determinism_enabled", lambda: False)
+    assert gpu_compute_capabilities() == gpus
+    assert bfloat16_is_native() is any(capability >= (8, 0) for capability in gpus)
+    assert compile_model(copy_model(tiny), "adam", 1e-3).jit_compile is bool(gpus), "XLA only where there is a GPU"
+
+
+def test_this_machine_gets_xla_exactly_where_tensorflow_sees_a_gpu(tiny):
+    import tensorflow as tf
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+
     from fkp_helpers.tensorflow_setup import gpu_compute_capabilities, uses_tensorflow
     from fkp_helpers.training.loop import compile_model
 
-    assert uses_tensorflow() and gpu_compute_capabilities() == []
-    assert compile_model(copy_model(tiny), "adam", 1e-3).jit_compile is False
+    capabilities = gpu_compute_capabilities()
+    assert uses_tensorflow() and len(capabilities) == len(tf.config.list_physical_devices("GPU"))
+    assert all(len(pair) == 2 and all(isinstance(part, int) for part in pair) for pair in capabilities)
+    expected = bool(capabilities) and not is_op_determinism_enabled()  # Keras turns XLA off for deterministic ops
+    assert compile_model(copy_model(tiny), "adam", 1e-3).jit_compile is expected
 
 
 def test_output_is_pixels_around_the_centre(tiny):
