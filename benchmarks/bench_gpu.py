@@ -33,7 +33,7 @@ from fkp_helpers.training import (  # noqa: E402
     GRID_FACTORS,
     LATE_POINTS,
     bfloat16_is_native,
-    build_small_cnn,
+    build_nouri_net,
     build_vgg,
     compile_model,
     initial_model,
@@ -47,7 +47,7 @@ ROWS = (  # model, bfloat16 (None: where native), augmentation workers (None: --
     ("vgg", None, 0),
     ("vgg", None, None),
     ("vgg", False, None),
-    ("small_cnn", None, None),
+    ("nouri_net", None, None),
     ("vgg", None, 1),
 )
 
@@ -62,8 +62,8 @@ def device_name() -> str:
 
 
 def fresh_model(model_name: str, bfloat16: bool, scaling) -> keras.Model:
-    """Notebook 03's standardised, He-initialised VGG or small CNN, with seed 0's initial weights."""
-    builder = build_vgg if model_name == "vgg" else build_small_cnn
+    """Notebook 03's standardised, He-initialised VGG or Nouri's net, with seed 0's initial weights."""
+    builder = build_vgg if model_name == "vgg" else build_nouri_net
     return initial_model(lambda: builder(mixed_precision=bfloat16, scaling=scaling, he_init=True), 0)
 
 
@@ -105,12 +105,12 @@ def bare_row(model_name: str, bfloat16: bool, data: dict, profile: Profile, epoc
 
 def notebook03_workload(profile: Profile, train_batches: int, dropna_batches: int) -> dict:
     """Epochs and runs of notebook 03 on ``profile``: rate trials, the other seeds, the run with twice the epochs
-    (VGG); the masked and dropna baselines (small CNN); the two range tests' steps (VGG)."""
+    (VGG); the masked and dropna baselines (Nouri's net); the two range tests' steps (VGG)."""
     trials = 2 * len(GRID_FACTORS)
     seeds = 2 * (profile.seeds - 1)
     dropna_epochs = round(profile.baseline_epochs * train_batches / dropna_batches)
     return {"vgg_runs": trials + seeds + 1, "vgg_epochs": (trials + seeds + 2) * profile.epochs,
-            "small_cnn_runs": 2, "small_cnn_epochs": profile.baseline_epochs + dropna_epochs,
+            "nouri_net_runs": 2, "nouri_net_epochs": profile.baseline_epochs + dropna_epochs,
             "dropna_epochs": dropna_epochs, "range_test_steps": 2 * profile.range_test_steps}
 
 
@@ -124,8 +124,8 @@ def estimate_seconds(workload: dict, vgg: dict, small: dict, train_batches: int,
 
     small_train_s = small["epoch_s"] - small["validation_s"]
     dropna_epoch_s = small_train_s * dropna_batches / train_batches + small["validation_s"]
-    small_s = ((workload["small_cnn_epochs"] - workload["dropna_epochs"]) * small["epoch_s"]
-               + workload["dropna_epochs"] * dropna_epoch_s + workload["small_cnn_runs"] * run_extra(small))
+    small_s = ((workload["nouri_net_epochs"] - workload["dropna_epochs"]) * small["epoch_s"]
+               + workload["dropna_epochs"] * dropna_epoch_s + workload["nouri_net_runs"] * run_extra(small))
     vgg_s = workload["vgg_epochs"] * vgg["epoch_s"] + workload["vgg_runs"] * run_extra(vgg)
     return vgg_s + small_s + workload["range_test_steps"] * batch_size / vgg["train_images_per_s"]
 
@@ -172,7 +172,7 @@ def main() -> None:
     workload = notebook03_workload(profile, train_batches, dropna_batches)
     loops = [r for r in rows if r["workers"] and r["precision"] == rows[1]["precision"]]
     vgg = max((r for r in loops if r["model"] == "vgg"), key=lambda r: r["train_images_per_s"])
-    small = next(r for r in loops if r["model"] == "small_cnn")
+    small = next(r for r in loops if r["model"] == "nouri_net")
     estimate = estimate_seconds(workload, vgg, small, train_batches, dropna_batches, profile.batch_size)
     (out / "bench_gpu.json").write_text(json.dumps(
         {**about, "rows": rows, "notebook03_workload": workload, "notebook03_training_estimate_s": estimate},

@@ -37,7 +37,7 @@ from fkp_helpers.photos import (  # noqa: E402
     to_photo,
 )
 from fkp_helpers.photos.output_files import png_bytes  # noqa: E402
-from fkp_helpers.training.models import build_small_cnn, build_vgg, model_inputs  # noqa: E402
+from fkp_helpers.training.models import build_nouri_net, build_vgg, model_inputs  # noqa: E402
 
 WEBCAM_BUDGET_MS = 1000 / 30
 
@@ -123,7 +123,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         group = jpeg_file(np.tile(astronaut, (2, 2, 1)), Path(folder), "group.jpg")
         frame = jpeg_file(webcam, Path(folder), "webcam.jpg")
-        for name, model in (("VGG (build_vgg)", build_vgg()), ("small CNN (build_small_cnn)", build_small_cnn())):
+        for name, model in (("VGG (build_vgg)", build_vgg()), ("Nouri's net (build_nouri_net)", build_nouri_net())):
             predict_fn = model_predict_fn(model)
             print(f"\n{name}: {model.count_params():,} parameters")
             for flip_tta in (False, True):

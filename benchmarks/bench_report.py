@@ -87,7 +87,7 @@ def loop_row(model_name: str, n_images: int, batch_size: int, epochs: int, augme
     epochs after the first."""
     from fkp_helpers.augment import AugmentedSequence
     from fkp_helpers.training import (
-        build_small_cnn,
+        build_nouri_net,
         build_vgg,
         count_flops,
         initial_model,
@@ -100,7 +100,7 @@ def loop_row(model_name: str, n_images: int, batch_size: int, epochs: int, augme
     images, keypoints = random_faces(n_images + n_images // 4, seed=2)
     train, val = slice(0, n_images), slice(n_images, None)
     scaling = standardisation(images[train], keypoints[train])
-    builder = build_vgg if model_name == "vgg" else build_small_cnn
+    builder = build_vgg if model_name == "vgg" else build_nouri_net
     model = initial_model(lambda: builder(scaling=scaling, he_init=True), 0)
     batches = AugmentedSequence(images[train], keypoints[train], batch_size, seed=0, augment=augment)
     steal = steal_recorder()
@@ -133,7 +133,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="loop epochs (the first is not timed)")
     parser.add_argument("--batch-size", type=int, default=32, help="the cpu profile's batch size")
     parser.add_argument("--steps", type=int, default=24,
-                        help="bare VGG steps timed (after 2 untimed; 4x for the small CNN)")
+                        help="bare VGG steps timed (after 2 untimed; 4x for Nouri's net)")
     args = parser.parse_args()
     if args.epochs < 2:
         parser.error("--epochs must be at least 2: the first epoch traces and is not timed")

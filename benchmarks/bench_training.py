@@ -91,13 +91,13 @@ def measure(model_name: str, batch_size: int, input_kind: str, jit: bool, warmup
         MaskedMAE,
         MaskedMSE,
         MaskedRMSE,
-        build_small_cnn,
+        build_nouri_net,
         build_vgg,
         make_optimizer,
     )
 
     keras.utils.set_random_seed(0)
-    model = (build_vgg if model_name == "vgg" else build_small_cnn)(mixed_precision=mixed_precision)
+    model = (build_vgg if model_name == "vgg" else build_nouri_net)(mixed_precision=mixed_precision)
     model.compile(optimizer=make_optimizer("adam"), loss=MaskedMSE(), metrics=[MaskedMAE(), MaskedRMSE()],
                   jit_compile=jit)
     x, y = random_training_data(batch_size * (warmup + steps))
@@ -170,9 +170,9 @@ def measure_predict(batch_size: int, n_images: int, model_name: str = "vgg") -> 
     """Inference images/s of ``predict`` on ``n_images`` at ``batch_size`` (after one untimed batch)."""
     import numpy as np
 
-    from fkp_helpers.training import build_small_cnn, build_vgg
+    from fkp_helpers.training import build_nouri_net, build_vgg
 
-    model = (build_vgg if model_name == "vgg" else build_small_cnn)()
+    model = (build_vgg if model_name == "vgg" else build_nouri_net)()
     x = np.random.default_rng(0).random((n_images, 96, 96, 1), dtype=np.float32)
     model.predict(x[:batch_size], batch_size=batch_size, verbose=0)
     start = time.perf_counter()

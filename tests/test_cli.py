@@ -20,7 +20,7 @@ from fkp_helpers.data.synth_model import load_synth_model
 from fkp_helpers.data.synth import INFO_FILE, TRUTH_FILE
 from fkp_helpers.data.udacity import PERSON_FILE, UDACITY_CSVS
 from fkp_helpers.training.model_files import save_model_atomically
-from fkp_helpers.training.models import build_small_cnn
+from fkp_helpers.training.models import build_nouri_net
 
 PEOPLE = {"training": ("Ann_Lee", "Bob_Ray", "Cy_Dee"), "test": ("Di_Fox",)}
 OUTPUTS = sorted(["training.zip", "test.zip", "IdLookupTable.csv", "SampleSubmission.csv", TRUTH_FILE, INFO_FILE,
@@ -36,7 +36,7 @@ def files_in(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory) -> Path:
     """An untrained, tiny fkp keypoint model in a run folder."""
-    model = build_small_cnn(filters=(4,), kernel_sizes=(3,), dense_units=(8,), name="tiny")
+    model = build_nouri_net(filters=(4,), kernel_sizes=(3,), dense_units=(8,), name="tiny")
     return save_model_atomically(model, tmp_path_factory.mktemp("run") / "models" / "tiny.keras")
 
 

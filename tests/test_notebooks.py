@@ -3,6 +3,7 @@ notebooks as "Run All" does and checks that the cells marked NBVAL_CHECK_OUTPUT 
 exactly; an interrupted run resumes to the same numbers."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -114,3 +115,26 @@ def test_committed_notebooks_run_all_and_reproduce_the_papermill_run(smoke_run, 
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert numbers_of(tmp_path / "runs" / "interactive") == numbers_of(smoke_run)
+
+
+def test_after_a_finished_run_notebooks_04_and_05_run_all_on_its_results(smoke_run, tmp_path):
+    """A user who opens notebook 04 or 05 after `make run` runs it with "Run All" as committed: its own run folder
+    (runs/interactive) is empty, so it reads the newest finished run of the profile and writes only into its own."""
+    root = tmp_path / "project"
+    shutil.copytree(smoke_run, root / "runs" / "smoke-20990101-000000")
+    notebook_dir = root / "notebooks"
+    notebook_dir.mkdir()
+    copies = []
+    for source in [p for p in list_notebooks() if p.name.startswith(("04_", "05_"))]:
+        copies.append(notebook_dir / source.name)
+        nbformat.write(run_all_copy(source, nbformat.read(smoke_run / source.name, as_version=4)), copies[-1])
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name", "python3", "-p", "no:cacheprovider",
+         "-q", *map(str, copies)],
+        capture_output=True, text=True, cwd=notebook_dir, env={**os.environ, "FKP_ROOT": str(root)},
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    interactive = root / "runs" / "interactive"
+    assert json.loads((interactive / "evaluation.json").read_text())["held_out"] == numbers_of(smoke_run)[1]["held_out"]
+    assert list((interactive / "photos").glob("*/*.keypoints.csv")), "notebook 05 wrote the photo's keypoints"
+    assert not (interactive / "models").exists(), "the finished run's models were read, not trained again"

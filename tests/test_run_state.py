@@ -77,14 +77,14 @@ def test_a_given_folder_is_resumed_refused_or_used(tmp_path):
 
 
 def test_the_chosen_model_is_the_one_notebook_04_chose_in_the_newest_finished_run(tmp_path):
-    for name, model in (("cpu-20260101-000000", "vgg_adam"), ("smoke-20260102-000000", "small_cnn")):
+    for name, model in (("cpu-20260101-000000", "vgg_adam"), ("smoke-20260102-000000", "nouri_net")):
         run_dir = started(tmp_path / name, RunState("x", "/d", 0), finished=True)
         (run_dir / "evaluation.json").write_text(json.dumps({"final_model": model}))
         (run_dir / "models").mkdir()
         (run_dir / "models" / f"{model}.keras").write_bytes(b"model")
     unfinished = started(tmp_path / "cpu-20260103-000000", RunState("x", "/d", 0))
     (unfinished / "evaluation.json").write_text(json.dumps({"final_model": "other"}))
-    assert chosen_model(tmp_path) == tmp_path / "smoke-20260102-000000" / "models" / "small_cnn.keras"
+    assert chosen_model(tmp_path) == tmp_path / "smoke-20260102-000000" / "models" / "nouri_net.keras"
     with pytest.raises(FileNotFoundError, match="other.keras not found"):
         model_chosen_in(unfinished)
     with pytest.raises(FileNotFoundError, match="run `make run` first"):

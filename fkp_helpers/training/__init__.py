@@ -31,7 +31,7 @@ from fkp_helpers.training.models import (
     Standardisation,
     bfloat16_is_native,
     build_mean_shape_model,
-    build_small_cnn,
+    build_nouri_net,
     build_vgg,
     copy_model,
     count_flops,

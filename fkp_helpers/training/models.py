@@ -1,4 +1,5 @@
-"""Networks for keypoint regression: the thesis's modified VGG, a small baseline CNN and the mean-shape floor.
+"""Networks for keypoint regression: the thesis's modified VGG, Nouri's net (the baseline of Daniel Nouri's 2014
+tutorial) and the mean-shape floor.
 
 Every model takes float32 images ``(B, 96, 96, 1)`` in ``[0, 1]`` and outputs ``(B, 30)`` coordinates in pixels
 (Kaggle column order). Internally the last Dense layer regresses ``(y - 48) / 48``; a parameter-free
@@ -175,13 +176,13 @@ def build_vgg(
     return keras.Model(inputs, _head(x, scaling), name=name)
 
 
-def build_small_cnn(
+def build_nouri_net(
     filters: Sequence[int] = (32, 64, 128),
     kernel_sizes: Sequence[int] = (3, 2, 2),
     dense_units: Sequence[int] = (500, 500),
     dropout: float = 0.0,
     mixed_precision: bool = False,
-    name: str = "small_cnn",
+    name: str = "nouri_net",
     scaling: Standardisation | None = None,
     he_init: bool = False,
 ) -> keras.Model:

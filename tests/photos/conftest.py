@@ -12,7 +12,7 @@ from PIL import Image
 
 from fkp_helpers.photos.reading import read_photo, to_gray
 from fkp_helpers.training.model_files import save_model_atomically
-from fkp_helpers.training.models import build_small_cnn
+from fkp_helpers.training.models import build_nouri_net
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 FACES = SHARED / "data" / "udacity-p1-faces"
@@ -89,5 +89,5 @@ def save_image(array: np.ndarray, path: Path, **save_args) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory) -> Path:
     """An untrained, tiny fkp keypoint model saved as ``<run_dir>/models/tiny.keras``."""
-    model = build_small_cnn(filters=(4,), kernel_sizes=(3,), dense_units=(8,), name="tiny")
+    model = build_nouri_net(filters=(4,), kernel_sizes=(3,), dense_units=(8,), name="tiny")
     return save_model_atomically(model, tmp_path_factory.mktemp("run") / "models" / "tiny.keras")

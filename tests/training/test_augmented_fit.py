@@ -9,7 +9,7 @@ import tensorflow as tf
 from fkp_helpers.augment import AugmentConfig, AugmentedSequence
 from fkp_helpers.data.keypoints import FLIP_PERMUTATION, IMAGE_SIZE, N_KEYPOINTS, keypoint_index
 from fkp_helpers.data.synth_model import load_synth_model
-from fkp_helpers.training import build_small_cnn, compile_model, make_optimizer, set_reproducible
+from fkp_helpers.training import build_nouri_net, compile_model, make_optimizer, set_reproducible
 from fkp_helpers.training.batches import prefetched
 
 NEVER_LABELLED = ("nose_tip", "left_eyebrow_outer_end", "right_eyebrow_outer_end")
@@ -22,7 +22,7 @@ ONLY_FLIPS = AugmentConfig(contrast=(1.0, 1.0), blur_probability=0.0, brightness
 def tiny_cnn() -> keras.Model:
     """A one-conv, 8-unit CNN ending in the project's ``normalised_keypoints`` Dense head."""
     set_reproducible(0)
-    return build_small_cnn(filters=(4,), kernel_sizes=(3,), dense_units=(8,), name="tiny")
+    return build_nouri_net(filters=(4,), kernel_sizes=(3,), dense_units=(8,), name="tiny")
 
 
 def faces_with_dots(n: int) -> tuple[np.ndarray, np.ndarray]:

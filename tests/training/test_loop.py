@@ -11,7 +11,7 @@ from fkp_helpers.augment import AugmentedSequence
 from fkp_helpers.training.loop import read_history, train_model
 from fkp_helpers.training.losses import MaskedMSE
 from fkp_helpers.training.model_files import load_model
-from fkp_helpers.training.models import build_small_cnn, build_vgg, copy_model
+from fkp_helpers.training.models import build_nouri_net, build_vgg, copy_model
 from fkp_helpers.training.optimizers import learning_rate_of
 from fkp_helpers.training.reporting import results_table, write_results_json
 from fkp_helpers.training.reproducibility import set_reproducible
@@ -143,7 +143,7 @@ def test_a_diverging_run_stops_at_the_first_nan_and_says_so(data, initial_model,
 def tiny_cnn() -> keras.Model:
     """A one-conv, 8-unit CNN with dropout: seconds per run, random layers included."""
     set_reproducible(0)
-    return build_small_cnn(filters=(4,), kernel_sizes=(3,), dense_units=(8,), dropout=0.1, name="tiny")
+    return build_nouri_net(filters=(4,), kernel_sizes=(3,), dense_units=(8,), dropout=0.1, name="tiny")
 
 
 def plateau_data() -> tuple[AugmentedSequence, tuple[np.ndarray, np.ndarray]]:

@@ -11,7 +11,7 @@ from fkp_helpers.training.model_files import load_model, save_model_atomically
 from fkp_helpers.training.models import (
     bfloat16_is_native,
     build_mean_shape_model,
-    build_small_cnn,
+    build_nouri_net,
     build_vgg,
     copy_model,
     count_flops,
@@ -75,7 +75,7 @@ def test_mixed_precision_keeps_parameters_and_a_float32_output():
     assert model.get_layer("block1_conv1").compute_dtype == "bfloat16"
     assert model.get_layer("block1_conv1").kernel.dtype == "float32"
     assert model.get_layer("normalised_keypoints").compute_dtype == "float32"
-    assert model.output.dtype == "float32" and build_small_cnn(mixed_precision=True).output.dtype == "float32"
+    assert model.output.dtype == "float32" and build_nouri_net(mixed_precision=True).output.dtype == "float32"
 
 
 @pytest.mark.parametrize("capabilities, native", [([(9, 0)], True), ([(7, 5), (8, 0)], True), ([(7, 5)], False),
@@ -155,8 +155,8 @@ def test_output_is_pixels_around_the_centre(tiny):
     np.testing.assert_array_equal(model.predict(np.zeros((1, 96, 96, 1)), verbose=0), np.full((1, 30), 96.0))
 
 
-def test_small_cnn_is_the_three_conv_two_dense_baseline():
-    model = build_small_cnn()
+def test_nouri_net_is_the_three_conv_two_dense_baseline():
+    model = build_nouri_net()
     assert model.output_shape == (None, 30)
     assert sum(isinstance(layer, keras.layers.Conv2D) for layer in model.layers) == 3
     assert sum(isinstance(layer, keras.layers.Dense) for layer in model.layers) == 3  # two hidden + output
