@@ -4,7 +4,7 @@ Each function returns a matplotlib Figure; writing it is ``plotting.save_figure`
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import matplotlib.axes
 import matplotlib.figure
@@ -14,6 +14,7 @@ import numpy as np
 import fkp_helpers.evaluation.metrics as metrics
 from fkp_helpers.data.keypoints import KEYPOINT_NAMES
 from fkp_helpers.evaluation.tables import noise_floor_pck_curve
+from fkp_helpers.plotting import SEED_STYLES, split_seed
 
 CONFIDENCE_Z = 1.96
 """Error bars span +-1.96 standard errors (95 % under a normal approximation)."""
@@ -25,22 +26,39 @@ def _legend_below(fig: matplotlib.figure.Figure, ax: matplotlib.axes.Axes) -> No
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8)
 
 
+def model_styles(names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Each model's ``color`` (one a family: its name without the ``_s<k>`` seed suffix, see ``split_seed``),
+    ``linestyle`` and ``marker`` (one a seed, ``SEED_STYLES``; a model without a seed draws as the first seed)."""
+    families = list(dict.fromkeys(split_seed(name)[0] for name in names))
+    seeds = sorted({seed for name in names if (seed := split_seed(name)[1]) is not None})
+    styles = {}
+    for name in names:
+        family, seed = split_seed(name)
+        linestyle, marker = SEED_STYLES[(0 if seed is None else seeds.index(seed)) % len(SEED_STYLES)]
+        styles[name] = dict(color=f"C{families.index(family) % 10}", linestyle=linestyle, marker=marker)
+    return styles
+
+
 def per_keypoint_error_bars(
     predictions_by_model: Mapping[str, np.ndarray], truth: np.ndarray, noise_floor: float | None = None,
     clusters: np.ndarray | None = None,
 ) -> matplotlib.figure.Figure:
     """RMSE in pixels of each keypoint for each model: a dot a model with its 95 % interval as a line (over the units
     ``clusters`` gives the faces, else over faces), the models side by side within a keypoint's row (dots and lines,
-    unlike bars with caps, stay readable with many models)."""
+    unlike bars with caps, stay readable with many models); one colour a model family, one marker and interval line
+    style a seed (``model_styles``)."""
     names = list(predictions_by_model)
+    styles = model_styles(names)
     step = 0.8 / max(1, len(names))
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(KEYPOINT_NAMES) + 1.2))
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(KEYPOINT_NAMES) + 1.2), layout="constrained")
     positions = np.arange(len(KEYPOINT_NAMES))
     for i, name in enumerate(names):
         errors = metrics.per_keypoint_errors(predictions_by_model[name], truth, clusters)
-        ax.errorbar(errors["rmse_px"].to_numpy(float), positions + (i - (len(names) - 1) / 2) * step,
-                    xerr=CONFIDENCE_Z * errors["rmse_se_px"].fillna(0).to_numpy(float), fmt="o", markersize=3.5,
-                    elinewidth=1.2, capsize=0, label=name)
+        style = styles[name]
+        drawn = ax.errorbar(errors["rmse_px"].to_numpy(float), positions + (i - (len(names) - 1) / 2) * step,
+                            xerr=CONFIDENCE_Z * errors["rmse_se_px"].fillna(0).to_numpy(float), fmt=style["marker"],
+                            color=style["color"], markersize=4, elinewidth=1.2, capsize=0, label=name)
+        drawn.lines[2][0].set_linestyle(style["linestyle"])  # the interval's line: solid, dashed ... a seed
     ax.set_ylim(len(KEYPOINT_NAMES) - 0.5, -0.5)  # first keypoint on top
     ax.grid(axis="x", alpha=0.3)
     if noise_floor is not None:
@@ -48,8 +66,8 @@ def per_keypoint_error_bars(
     ax.set_yticks(positions, [n.replace("_", " ") for n in KEYPOINT_NAMES], fontsize=8)
     ax.set_xlabel("RMSE (pixels), 95 % interval")
     ax.set_title("Validation error per keypoint")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="outside right upper",
+               title="model (colour: family,\nmarker and line: seed)", title_fontsize=8)
     return fig
 
 
@@ -60,13 +78,16 @@ def pck_curves(
     max_fraction: float = 0.25,
     noise_floor: float | None = None,
 ) -> matplotlib.figure.Figure:
-    """PCK against the radius in pixels (left) and as a fraction of the inter-pupil distance (right)."""
+    """PCK against the radius in pixels (left) and as a fraction of the inter-pupil distance (right); one colour a model
+    family, one line style and marker a seed (``model_styles``)."""
     radii = np.linspace(0, max_radius_px, 101)
     fractions = np.linspace(0, max_fraction, 101)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4), sharey=True, layout="constrained")
-    for name, predicted in predictions_by_model.items():
-        left.plot(radii, metrics.pck_curve(predicted, truth, radii), label=name)
-        right.plot(fractions, metrics.pck_curve(predicted, truth, fractions, normalised=True), label=name)
+    styles = model_styles(list(predictions_by_model))
+    for i, (name, predicted) in enumerate(predictions_by_model.items()):
+        style = dict(styles[name], markersize=4, markevery=(i % 10, 10), linewidth=1.3, label=name)  # markers staggered
+        left.plot(radii, metrics.pck_curve(predicted, truth, radii), **style)
+        right.plot(fractions, metrics.pck_curve(predicted, truth, fractions, normalised=True), **style)
     if noise_floor is not None:
         style = dict(color="black", linestyle="--", linewidth=1, label="perfect model, noisy labels")
         left.plot(radii, noise_floor_pck_curve(truth, noise_floor, radii), **style)

@@ -128,30 +128,42 @@ def describe_grid_edges(tables: Mapping[str, pd.DataFrame]) -> str:
 
 
 def plot_rate_trials(tables: dict[str, pd.DataFrame], floor_rmse: float) -> matplotlib.figure.Figure:
-    """Best validation RMSE of each trial against its rate (log scale), one line per optimizer, the picked rate
-    circled, diverged trials marked at the top, and the mean shape's RMSE as a dashed line."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    """Best validation RMSE of each trial against its rate (log scale): a marker per trial labelled with its rate, one
+    colour per optimizer, joined by a thin dotted line only where an optimizer has 3 or more scored rates (two points
+    show no curve); the picked rate circled, diverged trials marked (and labelled) at the top, and the mean shape's
+    RMSE as a dashed line."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     finite = [t.loc[~t["diverged"], "val_rmse_px"] for t in tables.values()]
     top = max([floor_rmse, *(f.max() for f in finite if len(f))]) * 1.05
-    for name, table in tables.items():
-        scored = table[~table["diverged"]]
-        line, = ax.plot(scored["learning_rate"], scored["val_rmse_px"], marker="o", label=name)
+    above = dict(textcoords="offset points", xytext=(0, 9), ha="center", va="bottom", fontsize=8)
+    below = dict(above, xytext=(0, -9), va="top")
+    for i, (name, table) in enumerate(tables.items()):
+        colour = f"C{i}"
+        scored = table[~table["diverged"]].sort_values("learning_rate")
+        ax.plot(scored["learning_rate"], scored["val_rmse_px"], linestyle=":" if len(scored) >= 3 else "none",
+                linewidth=1, marker="o", markersize=6, color=colour, label=name)
+        for rate, rmse in zip(scored["learning_rate"], scored["val_rmse_px"]):
+            ax.annotate(f"{rate:.2g}", (rate, rmse), color=colour, **above)
         pick = pick_grid_rate(table)
         if len(scored):
             ax.plot(pick, scored.loc[scored["learning_rate"] == pick, "val_rmse_px"].iloc[0], "o", markersize=14,
-                    markerfacecolor="none", color=line.get_color(), label=f"{name}: picked {pick:.2g}")
+                    markerfacecolor="none", markeredgewidth=1.5, color=colour, label=f"{name}: picked {pick:.2g}")
         diverged = table[table["diverged"]]
         if len(diverged):
-            ax.plot(diverged["learning_rate"], [top] * len(diverged), "x", color=line.get_color(),
+            ax.plot(diverged["learning_rate"], [top] * len(diverged), "x", markersize=8, color=colour,
                     label=f"{name}: diverged")
-    ax.axhline(floor_rmse, color="0.4", linestyle="--", label=f"mean shape ({floor_rmse:.3f} px)")
+            for rate in diverged["learning_rate"]:
+                ax.annotate(f"{rate:.2g}", (rate, top), color=colour, **below)
+    ax.axhline(floor_rmse, color="0.3", linestyle="--", label=f"mean shape ({floor_rmse:.3f} px)")
     rates = sorted({rate for table in tables.values() for rate in table["learning_rate"]})
     ax.set_xscale("log")
-    ax.set_xticks(rates, [f"{rate:.2g}" for rate in rates])  # a label at each trial rate, no crowded minor labels
+    ax.set_xlim(rates[0] / 10**0.2, rates[-1] * 10**0.2)
+    ax.margins(y=0.12)  # room above the highest point for its label
+    ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:.3g}"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.set(xlabel="peak learning rate of the trial (log scale)",
+    ax.set(xlabel="peak learning rate of the trial (log scale; each trial labelled with its rate)",
            ylabel="best validation RMSE of the trial (px)", title="Rate trials: the same budget for each optimizer")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="outside right upper")
     return fig

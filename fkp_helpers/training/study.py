@@ -18,7 +18,10 @@ import matplotlib.figure
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
+from fkp_helpers.plotting import SEED_STYLES, split_seed
 from fkp_helpers.training.loop import TrainingResult, train_model
 from fkp_helpers.training.losses import MONITOR
 from fkp_helpers.training.optimizers import warmup_cosine
@@ -125,42 +128,83 @@ def spread_by_group(values: Mapping[str, float], group_of: Mapping[str, str]) ->
     return table.rename(columns={"std": "sd", "count": "runs"})
 
 
-def plot_study_curves(results: Mapping[str, TrainingResult], group_of: Mapping[str, str],
-                      batch_size: int) -> matplotlib.figure.Figure:
-    """Validation RMSE against training steps and against wall-clock time, and the learning rate against steps (step
-    by step, the ``warmup_cosine`` schedule ``train_scheduled`` applied); one thin line per run (seed), one colour per
-    group; training RMSE dotted on the first panel, which also shows the measurements inside epochs
-    (``validation_curve``) and shades the last fifth of the steps, where ``convergence`` looks."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    colours = {group: f"C{i}" for i, group in enumerate(dict.fromkeys(group_of[name] for name in results))}
+def seed_label(name: str, position: int) -> str:
+    """``"seed k"`` for a run named ``..._s<k>``, else ``"run <position + 1>"`` (its place among its group's runs)."""
+    seed = split_seed(name)[1]
+    return f"run {position + 1}" if seed is None else f"seed {seed}"
+
+
+def _run_styles(results: Mapping[str, TrainingResult], group_of: Mapping[str, str]) -> dict[str, dict]:
+    """Each run's colour (one a group), line style and marker (one a seed) and seed label for ``plot_study_curves``."""
+    groups = list(dict.fromkeys(group_of[name] for name in results))
+    places = {name: [n for n in results if group_of[n] == group_of[name]].index(name) for name in results}
+    seeds = {name: seed_label(name, places[name]) for name in results}
+    order = sorted(set(seeds.values()), key=lambda label: (label.split()[0], int(label.split()[1])))
+    styles = {}
+    for name in results:
+        linestyle, marker = SEED_STYLES[order.index(seeds[name]) % len(SEED_STYLES)]
+        styles[name] = dict(color=f"C{groups.index(group_of[name])}", linestyle=linestyle, marker=marker,
+                            seed=seeds[name], rank=order.index(seeds[name]))
+    return styles
+
+
+def plot_study_curves(results: Mapping[str, TrainingResult], group_of: Mapping[str, str], batch_size: int,
+                      floor_px: float | None = None) -> matplotlib.figure.Figure:
+    """Four panels: validation RMSE against training steps and against wall-clock time (the mean shape's validation
+    RMSE ``floor_px``, where given, as a dashed line on both), training RMSE against steps on its own axis (it sits
+    well above validation), and the learning rate against steps (step by step, the ``warmup_cosine`` schedule
+    ``train_scheduled`` applied). One colour per group, one line style and marker per seed (``seed_label``); the
+    validation-by-step panel also shows the measurements inside epochs (``validation_curve``) and shades the last
+    fifth of the steps, where ``convergence`` looks."""
+    fig, axes = plt.subplots(2, 2, figsize=(10.5, 7.6), layout="constrained")
+    (by_step, by_time), (training, rates) = axes
+    styles = _run_styles(results, group_of)
     windows = set()
     for name, result in results.items():
-        history, colour = result.history, colours[group_of[name]]
+        history, style = result.history, styles[name]
+        line = dict(color=style["color"], linestyle=style["linestyle"], linewidth=1.2)
+        dots = dict(marker=style["marker"], markersize=4)
         steps_per_epoch = math.ceil(result.train_images / batch_size)
-        steps = history["epoch"] * steps_per_epoch
-        label = group_of[name]
         curve = validation_curve(result)
-        axes[0].plot(curve["epoch"] * steps_per_epoch, curve[MONITOR], color=colour, marker=".", linewidth=1,
-                     label=label)
-        axes[0].plot(steps, history["masked_rmse_px"], color=colour, linestyle=":", linewidth=1)
-        axes[1].plot(history["seconds"].cumsum(), history[MONITOR], color=colour, marker=".", linewidth=1, label=label)
+        by_step.plot(curve["epoch"] * steps_per_epoch, curve[MONITOR], **line, **dots)
+        by_time.plot(history["seconds"].cumsum(), history[MONITOR], **line, **dots)
+        training.plot(history["epoch"] * steps_per_epoch, history["masked_rmse_px"], **line, **dots)
         schedule = warmup_cosine(result.learning_rate, result.epochs_run * steps_per_epoch)
         every_step = np.arange(1, result.epochs_run * steps_per_epoch + 1)
-        axes[2].plot(every_step, [float(schedule(step)) for step in every_step], color=colour, linewidth=1, label=label)
+        rates.plot(every_step, [float(schedule(step)) for step in every_step], **line)
         windows.add(result.epochs_run * steps_per_epoch)
-    for i, end in enumerate(sorted(windows)):
-        axes[0].axvspan((1 - CONVERGENCE_FRACTION) * end, end, color="0.85", alpha=0.5, zorder=0,
-                        label="last fifth of a run's steps" if i == 0 else None)
-    axes[0].set(xlabel="training steps", ylabel="RMSE (px); validation solid, training dotted",
-                title="Validation RMSE by step")
-    axes[1].set(xlabel="wall-clock time (s), validation included", ylabel="validation RMSE (px)",
+    for end in sorted(windows):
+        by_step.axvspan((1 - CONVERGENCE_FRACTION) * end, end, color="0.85", alpha=0.5, zorder=0)
+    if floor_px is not None:
+        for ax in (by_step, by_time):
+            ax.axhline(floor_px, color="black", linestyle="--", linewidth=1)
+    by_step.set(xlabel="training steps", ylabel="validation RMSE (px)", title="Validation RMSE by step")
+    by_time.set(xlabel="wall-clock time (s), validation included", ylabel="validation RMSE (px)",
                 title="Validation RMSE by time")
-    axes[2].set(xlabel="training steps", ylabel="learning rate (log)", yscale="log",
-                title="Learning rate (warmup, cosine decay)")
-    for ax in axes:
+    training.set(xlabel="training steps", ylabel="training RMSE (px)",
+                 title="Training RMSE by step (augmented batches, dropout on)")
+    rates.set(xlabel="training steps", ylabel="learning rate (log)", yscale="log",
+              title="Learning rate (warmup, cosine decay)")
+    for ax in axes.flat:
         ax.grid(True, which="both", alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    fig.legend(unique.values(), unique.keys(), loc="lower center", ncol=len(unique), fontsize=8)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    handles = _study_legend_handles(styles, group_of, results, floor_px, bool(windows))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8)
     return fig
+
+
+def _study_legend_handles(styles: Mapping[str, dict], group_of: Mapping[str, str],
+                          results: Mapping[str, TrainingResult], floor_px: float | None,
+                          shaded: bool) -> list[Line2D | Patch]:
+    """Legend entries of ``plot_study_curves``: a colour per group, a line style and marker per seed, the floor and
+    the shaded window."""
+    groups = {group_of[name]: styles[name]["color"] for name in results}
+    seeds = sorted({styles[name]["rank"]: styles[name] for name in results}.items())
+    handles = [Line2D([], [], color=colour, linewidth=2.5, label=group) for group, colour in groups.items()]
+    handles += [Line2D([], [], color="0.3", linestyle=style["linestyle"], marker=style["marker"], markersize=4,
+                       linewidth=1.2, label=style["seed"]) for _, style in seeds]
+    if floor_px is not None:
+        handles.append(Line2D([], [], color="black", linestyle="--", linewidth=1,
+                              label=f"mean shape, validation ({floor_px:.3f} px)"))
+    if shaded:
+        handles.append(Patch(color="0.85", alpha=0.5, label="last fifth of a run's steps"))
+    return handles

@@ -147,6 +147,25 @@ def test_predicted_vs_true_panels(truth, rng):
     plt.close(fig)
 
 
+@pytest.mark.parametrize("faces", [300, 12])
+def test_one_wrong_label_cannot_squash_its_predicted_vs_true_panel(faces, rng):
+    truth = rng.normal(60, 4, size=(faces, 15, 2))
+    predicted = truth + rng.normal(0, 1.5, truth.shape)
+    clean = residual_analysis.predicted_vs_true(predicted, truth)
+    truth[0, NOSE, 0] -= 30  # a wrong label, 30 px off
+    fig = residual_analysis.predicted_vs_true(predicted, truth)
+    panel, clean_panel = fig.axes[2 * NOSE], clean.axes[2 * NOSE]
+    span, clean_span = np.diff(panel.get_xlim())[0], np.diff(clean_panel.get_xlim())[0]
+    assert span < 1.5 * clean_span, "the limits follow the bulk of the points, not the wrong label"
+    assert panel.get_xlim() == panel.get_ylim()
+    edge = panel.collections[1].get_offsets()
+    np.testing.assert_allclose(edge, [[panel.get_xlim()[0], predicted[0, NOSE, 0]]]), "drawn on the panel's edge"
+    assert "1 beyond the limits" in " ".join(t.get_text() for t in panel.texts)
+    assert not any("beyond" in t.get_text() for t in fig.axes[2 * NOSE + 1].texts), "other panels keep every point"
+    plt.close(fig)
+    plt.close(clean)
+
+
 def test_residual_histograms_share_bins_and_count_every_labelled_face(truth, rng):
     predicted = noisy(truth, rng, 1.0)
     predicted[0, NOSE, 0] += 100  # an outlier lands in the outermost bin

@@ -69,3 +69,49 @@ def test_error_against_draws_the_bins_that_error_by_bins_reports(predictions_and
     reported = metrics.error_by_bins(covariate, errors)
     np.testing.assert_allclose(drawn, reported[["centre", "mean_error"]].to_numpy())
     plt.close(fig)
+
+
+@pytest.fixture
+def seeded_models():
+    """Eight models as notebook 04 names them: three without a seed, two families of two seeds and a longer run."""
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(20, 76, size=(30, 15, 2))
+    names = ["mean_shape", "nouri_net", "nouri_net_dropna", "vgg_sgd_s0", "vgg_sgd_s1", "vgg_adam_s0", "vgg_adam_s1",
+             "vgg_sgd_long_s0"]
+    return {name: truth + rng.normal(0, 1 + i / 4, truth.shape) for i, name in enumerate(names)}, truth
+
+
+def test_model_styles_give_a_colour_a_family_and_a_line_and_marker_a_seed():
+    styles = evaluation_plots.model_styles(["mean_shape", "vgg_sgd_s0", "vgg_sgd_s1", "vgg_adam_s0", "vgg_sgd_long_s0"])
+    assert styles["vgg_sgd_s0"]["color"] == styles["vgg_sgd_s1"]["color"] != styles["vgg_adam_s0"]["color"]
+    others = {styles[name]["color"] for name in ("mean_shape", "vgg_sgd_s0", "vgg_adam_s0")}
+    assert styles["vgg_sgd_long_s0"]["color"] not in others
+    assert styles["vgg_sgd_s0"]["linestyle"] != styles["vgg_sgd_s1"]["linestyle"]
+    assert styles["vgg_sgd_s0"]["marker"] != styles["vgg_sgd_s1"]["marker"]
+    assert styles["vgg_adam_s0"]["linestyle"] == styles["vgg_sgd_s0"]["linestyle"], "a seed draws alike in every family"
+
+
+def test_pck_curves_of_seeds_are_told_apart(seeded_models):
+    models, truth = seeded_models
+    fig = evaluation_plots.pck_curves(models, truth)
+    looks = [(line.get_color(), line.get_linestyle(), line.get_marker()) for line in fig.axes[0].lines]
+    assert len(set(looks)) == len(models), "every line differs from every other in colour, line style or marker"
+    colours = {line.get_label(): line.get_color() for line in fig.axes[0].lines}
+    assert colours["vgg_sgd_s0"] == colours["vgg_sgd_s1"] and colours["vgg_adam_s0"] == colours["vgg_adam_s1"]
+    assert len(set(colours.values())) == 6, "one colour a family"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(models)
+    plt.close(fig)
+
+
+def test_per_keypoint_error_bars_of_seeds_are_told_apart(seeded_models, assert_legends_clear_of_axes):
+    models, truth = seeded_models
+    fig = evaluation_plots.per_keypoint_error_bars(models, truth)
+    assert_legends_clear_of_axes(fig)
+    rows = [c for c in fig.axes[0].containers if isinstance(c, matplotlib.container.ErrorbarContainer)]
+    looks = [(matplotlib.colors.to_hex(row.lines[0].get_color()), row.lines[0].get_marker(),
+              str(row.lines[2][0].get_linestyle())) for row in rows]
+    assert len(set(looks)) == len(models), "every model's dots and intervals differ from every other's"
+    by_name = dict(zip(models, looks))
+    seed_0, seed_1 = by_name["vgg_sgd_s0"], by_name["vgg_sgd_s1"]
+    assert seed_0[0] == seed_1[0] and seed_0[1:] != seed_1[1:], "one colour, another marker and line"
+    plt.close(fig)

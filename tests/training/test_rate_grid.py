@@ -65,8 +65,19 @@ def test_the_trial_figure_marks_the_pick_the_diverged_trials_and_the_mean_shape(
     assert "Adam: diverged" in labels and "SGD: picked 0.003" in labels and "mean shape (3.688 px)" in labels
     assert "none: diverged" in labels and not any(label.startswith("none: picked") for label in labels)
     assert ax.get_xscale() == "log" and ax.get_ylabel()
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.001", "0.003", "0.01"], "one label per trial rate"
-    assert ax.xaxis.get_minor_formatter()(0.002, 0) == "", "no minor labels to crowd them"
+    assert [t.get_text() for t in ax.texts] == ["0.001", "0.003", "0.01", "0.001", "0.003", "0.01", "0.001", "0.003"], \
+        "each trial labelled with its rate, the diverged ones too"
+    assert ax.xaxis.get_major_formatter()(0.002, 0) == "0.002" and ax.xaxis.get_minor_formatter()(0.003, 0) == "", \
+        "plain tick labels at 1, 2 and 5 of a decade, no crowded minor labels"
+
+
+def test_the_trial_figure_joins_points_only_where_three_rates_show_a_curve():
+    figure = plot_rate_trials({"SGD": trials_of([3.3, 3.2]), "Adam": trials_of([3.4, 3.2, 3.3])}, 3.688)
+    sgd, adam = [line for line in figure.axes[0].lines if line.get_label() in ("SGD", "Adam")]
+    assert sgd.get_linestyle() == "None" and sgd.get_marker() == "o", "two rates: two points, no line"
+    assert adam.get_linestyle() == ":" and adam.get_linewidth() <= 1, "three rates: a thin dotted line"
+    floor = [line for line in figure.axes[0].lines if line.get_label() == "mean shape (3.688 px)"]
+    assert list(floor[0].get_ydata()) == [3.688, 3.688] and floor[0].get_linestyle() == "--"
 
 
 def test_runs_that_do_not_beat_the_mean_shape_by_the_margin_are_named():

@@ -117,4 +117,28 @@ def test_seed_spread_convergence_table_and_curves_cover_every_run():
     assert spread.loc["Adam", "sd"] == pytest.approx(np.std([3.0, 3.2], ddof=1)) and np.isnan(spread.loc["SGD", "sd"])
     assert list(convergence_table(results).index) == ["a0", "a1", "b0"]
     figure = plot_study_curves(results, groups, batch_size=32)
-    assert len(figure.axes[0].lines) == 6 and len(figure.axes[0].patches) == 1 and all(ax.get_xlabel() and ax.get_ylabel() for ax in figure.axes)
+    assert len(figure.axes[0].lines) == 3 and len(figure.axes[0].patches) == 1 and all(ax.get_xlabel() and ax.get_ylabel() for ax in figure.axes)
+
+
+def test_study_curves_show_the_floor_training_on_its_own_axis_and_tell_the_seeds_apart():
+    results = {name: result_of(name, values) for name, values in
+               {"vgg_sgd_s0": [3.7, 3.3], "vgg_sgd_s1": [3.7, 3.25], "vgg_adam_s0": [3.7, 3.5]}.items()}
+    for result in results.values():
+        result.history["masked_rmse_px"] = result.history[MONITOR] + 2.0  # training sits well above validation
+    groups = {"vgg_sgd_s0": "VGG + SGD", "vgg_sgd_s1": "VGG + SGD", "vgg_adam_s0": "VGG + Adam"}
+    figure = plot_study_curves(results, groups, batch_size=32, floor_px=3.688)
+    by_step, by_time, training, _ = figure.axes
+    for ax in (by_step, by_time):
+        floor = [line for line in ax.lines if list(line.get_ydata()) == [3.688, 3.688]]
+        assert len(floor) == 1 and floor[0].get_linestyle() == "--"
+        assert ax.get_ylim()[1] < 4.0, "validation differences get the whole axis, no training curve squeezes them"
+    assert training.get_ylabel() == "training RMSE (px)" and training.get_ylim()[0] > 5.0
+    sgd0, sgd1, adam0 = by_step.lines[:3]
+    assert sgd0.get_color() == sgd1.get_color() != adam0.get_color(), "one colour an optimizer"
+    assert (sgd0.get_linestyle(), sgd0.get_marker()) != (sgd1.get_linestyle(), sgd1.get_marker()), "seeds differ"
+    assert (sgd0.get_linestyle(), sgd0.get_marker()) == (adam0.get_linestyle(), adam0.get_marker())
+    legend = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert legend == ["VGG + SGD", "VGG + Adam", "seed 0", "seed 1", "mean shape, validation (3.688 px)",
+                      "last fifth of a run's steps"]
+    without_floor = plot_study_curves(results, groups, 32).legends[0].get_texts()
+    assert not any("mean shape" in text.get_text() for text in without_floor)
