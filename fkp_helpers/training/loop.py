@@ -179,7 +179,7 @@ def train_model(
         reuse_finished = os.environ.get(RESUME_ENV) == "1"
     resume_epoch = _resume_epoch(backup_dir)
     if reuse_finished and resume_epoch is None and _finished_settings(history_path) == settings:
-        print(f"{name}: finished earlier in {run_dir} with the same settings; read back from its files", flush=True)
+        print(f"{name}: finished earlier in this run folder with the same settings; read back from its files", flush=True)
         return _result(model, name, optimizer_name, initial_lr, history_path, model_path, train_data, batch_size,
                        save_best)
     best_so_far = None
