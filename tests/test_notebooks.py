@@ -57,6 +57,7 @@ def numbers_of(run_dir):
     training = json.loads((run_dir / "training_results.json").read_text())
     best = {name: (run["best_epoch"], run["best_val_rmse_px"]) for name, run in training["runs"].items()}
     evaluation = json.loads((run_dir / "evaluation.json").read_text())
+    evaluation.pop("models_dir")  # where the models were read: a path of this run's own, not a number
     return best, evaluation
 
 

@@ -41,9 +41,9 @@ def model_styles(names: Sequence[str]) -> dict[str, dict[str, str]]:
 
 def per_keypoint_error_bars(
     predictions_by_model: Mapping[str, np.ndarray], truth: np.ndarray, noise_floor: float | None = None,
-    clusters: np.ndarray | None = None,
+    clusters: np.ndarray | None = None, faces: str = "the test faces",
 ) -> matplotlib.figure.Figure:
-    """RMSE in pixels of each keypoint for each model: a dot a model with its 95 % interval as a line (over the units
+    """RMSE in pixels of each keypoint for each model on ``faces`` (the title's words for them): a dot a model with its 95 % interval as a line (over the units
     ``clusters`` gives the faces, else over faces), the models side by side within a keypoint's row (dots and lines,
     unlike bars with caps, stay readable with many models); one colour a model family, one marker and interval line
     style a seed (``model_styles``)."""
@@ -65,7 +65,7 @@ def per_keypoint_error_bars(
         ax.axvline(noise_floor, color="black", linestyle="--", linewidth=1, label="label noise floor")
     ax.set_yticks(positions, [n.replace("_", " ") for n in KEYPOINT_NAMES], fontsize=8)
     ax.set_xlabel("RMSE (pixels), 95 % interval")
-    ax.set_title("Validation error per keypoint")
+    ax.set_title(f"Error per keypoint on {faces}")
     fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="outside right upper",
                title="model (colour: family,\nmarker and line: seed)", title_fontsize=8)
     return fig
@@ -77,9 +77,10 @@ def pck_curves(
     max_radius_px: float = 10.0,
     max_fraction: float = 0.25,
     noise_floor: float | None = None,
+    faces: str = "the test faces",
 ) -> matplotlib.figure.Figure:
-    """PCK against the radius in pixels (left) and as a fraction of the inter-pupil distance (right); one colour a model
-    family, one line style and marker a seed (``model_styles``)."""
+    """PCK against the radius in pixels (left) and as a fraction of the inter-pupil distance (right) on ``faces`` (the
+    title's words for the faces scored); one colour a model family, one line style and marker a seed (``model_styles``)."""
     radii = np.linspace(0, max_radius_px, 101)
     fractions = np.linspace(0, max_fraction, 101)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4), sharey=True, layout="constrained")
@@ -99,7 +100,7 @@ def pck_curves(
         ax.set_ylim(0, 1.01)
         ax.grid(alpha=0.3)
     _legend_below(fig, left)
-    fig.suptitle("PCK curves on the validation split")
+    fig.suptitle(f"PCK curves on {faces}")
     return fig
 
 

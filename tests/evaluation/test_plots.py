@@ -24,7 +24,8 @@ def predictions_and_truth():
 
 def test_per_keypoint_error_bars(predictions_and_truth, assert_legends_clear_of_axes):
     models, truth = predictions_and_truth
-    fig = evaluation_plots.per_keypoint_error_bars(models, truth, noise_floor=1.0)
+    fig = evaluation_plots.per_keypoint_error_bars(models, truth, noise_floor=1.0, faces="the validation faces")
+    assert fig.axes[0].get_title() == "Error per keypoint on the validation faces"
     assert_legends_clear_of_axes(fig)
     ax = fig.axes[0]
     rows = [c for c in ax.containers if isinstance(c, matplotlib.container.ErrorbarContainer)]
@@ -38,7 +39,8 @@ def test_per_keypoint_error_bars(predictions_and_truth, assert_legends_clear_of_
 
 def test_pck_curves(predictions_and_truth, assert_legends_clear_of_axes):
     models, truth = predictions_and_truth
-    fig = evaluation_plots.pck_curves(models, truth, noise_floor=1.0)
+    fig = evaluation_plots.pck_curves(models, truth, noise_floor=1.0, faces="the validation faces")
+    assert fig._suptitle.get_text() == "PCK curves on the validation faces"
     assert_legends_clear_of_axes(fig)
     left, right = fig.axes
     assert [line.get_label() for line in left.lines] == ["good", "bad", "perfect model, noisy labels"]
