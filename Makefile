@@ -26,7 +26,7 @@ lab: $(STAMP)  ## open JupyterLab on the notebooks with the project's kernel
 test: $(STAMP)  ## every test: unit tests, the notebooks on the smoke profile (papermill, nbval), JupyterLab in Chromium
 	$(PY) -m pytest
 
-test-fast: $(STAMP)  ## the unit tests alone, about a minute (pytest -m "not slow")
+test-fast: $(STAMP)  ## the unit tests alone (pytest -m "not slow"; 3.5 min on 2 cores)
 	$(PY) -m pytest -m "not slow"
 
 publish: $(STAMP)  ## copy a finished run's notebooks and figures into the repo: make publish RUN=runs/cpu-...
