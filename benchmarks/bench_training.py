@@ -23,13 +23,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from fkp_helpers.machine import cpuinfo_field  # noqa: E402  (re-exported for bench_report)
+
 EXPERIMENTS = ("batch", "input", "feeding", "jit", "bf16", "threads", "pair", "malloc", "small", "predict")
-
-
-def cpuinfo_field(name: str) -> str:
-    """The value of ``name`` for the first CPU in /proc/cpuinfo ("" if absent)."""
-    first = open("/proc/cpuinfo").read().split("\n\n")[0]
-    return (re.search(rf"^{name}\s*:\s*(.*)$", first, re.M) or [None, ""])[1]
 
 
 def cpu_peak_gflops() -> tuple[float, str, float]:

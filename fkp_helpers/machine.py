@@ -30,4 +30,5 @@ def describe_machine(text: str | None = None) -> str:
     """e.g. ``AMD EPYC 9R14 (AVX-512 + bfloat16), 2 cores``, from /proc/cpuinfo (or ``text``)."""
     name = cpuinfo_field("model name", text) or platform.processor() or platform.machine()
     flags = set(cpuinfo_field("flags", text).split())
-    return f"{name} ({vector_kind(flags)}), {len(os.sched_getaffinity(0))} cores"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{name} ({vector_kind(flags)}), {cores} cores"

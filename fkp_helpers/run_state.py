@@ -67,7 +67,8 @@ def expected_seconds(runs_dir: Path, profile: str, published: Path | None = None
     ``published`` run_info.json if it ran that profile; with where they come from ({} and "" if from nowhere)."""
     for run_dir in newest_first(runs_dir, profile):
         if is_finished(run_dir):
-            return json.loads((run_dir / INFO_FILE).read_text()).get("notebook_seconds", {}), run_dir.name
+            seconds = json.loads((run_dir / INFO_FILE).read_text()).get("notebook_seconds", {})
+            return seconds, run_dir.name if seconds else ""
     info = json.loads(published.read_text()) if published is not None and published.is_file() else {}
     if info.get("profile") == profile and info.get("notebook_seconds"):
         return info["notebook_seconds"], f"the published run ({info.get('machine', 'machine not recorded')})"
@@ -75,15 +76,13 @@ def expected_seconds(runs_dir: Path, profile: str, published: Path | None = None
 
 
 def model_chosen_in(run_dir: Path) -> Path:
-    """The model file notebook 04 chose in ``run_dir`` (``evaluation.json``'s ``final_model``), in the run's own
-    ``models/`` or where notebook 04 read the models from (``models_dir``)."""
+    """The model file notebook 04 chose in ``run_dir`` (``evaluation.json``'s ``final_model``): in the folder it read
+    the models from (``models_dir``), else in the run's own ``models/``."""
     evaluation = run_dir / "evaluation.json"
     if not evaluation.is_file():
         raise FileNotFoundError(f"{evaluation} not found: run notebooks 03 and 04 into {run_dir} first")
     chosen = json.loads(evaluation.read_text())
-    name = f"{chosen['final_model']}.keras"
-    folders = [run_dir / "models", *([Path(chosen["models_dir"])] if "models_dir" in chosen else [])]
-    model = next((folder / name for folder in folders if (folder / name).is_file()), folders[-1] / name)
+    model = Path(chosen.get("models_dir", run_dir / "models")) / f"{chosen['final_model']}.keras"
     if not model.is_file():
         raise FileNotFoundError(f"{model} not found although {evaluation} chose it")
     return model
@@ -103,7 +102,8 @@ def inputs_of(run_dir: str | Path, needs: str, profile: str, runs_dir: Path = RU
             return candidate
     seconds, measured_on = expected_seconds(runs_dir, profile, published)
     how_long = f" (about {sum(seconds.values()) / 60:.0f} min, going by {measured_on})" if seconds else ""
-    raise FileNotFoundError(f"No finished run of the '{profile}' profile to read yet: run `make run` first{how_long}, "
+    command = "make run" if profile == "cpu" else f"make run PROFILE={profile}"
+    raise FileNotFoundError(f"No finished run of the '{profile}' profile to read yet: run `{command}` first{how_long}, "
                             "or the notebooks before this one with Run All.")
 
 

@@ -25,7 +25,7 @@ import json
 from pathlib import Path
 
 from fkp_helpers.augment import AugmentedSequence
-from fkp_helpers.data import load_series_data, resolve_data_dir, split_groups, training_split
+from fkp_helpers.data import PROJECT_ROOT, load_series_data, resolve_data_dir, split_groups, training_split, write_atomically
 from fkp_helpers.evaluation import rmse_px
 from fkp_helpers.machine import describe_machine
 from fkp_helpers.plotting import save_figure
@@ -40,10 +40,10 @@ from fkp_helpers.training import (
     standardisation,
     train_scheduled,
 )
-from fkp_helpers.training.pilots import budget_table, plot_pilots, run_record
+from fkp_helpers.training.pilots import budget_table, choose_budget, plot_pilots, run_record
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "results" / "budget_pilots.json"
+RESULTS = Path("results") / "budget_pilots.json"
+"""Where the record goes, under ``--out`` (default: the project)."""
 PILOT_RATES = {"sgd": 0.0091, "adam": 0.0012}
 """The peaks the quick (cpu) profile's rate trials picked on the real faces (published notebook 03)."""
 
@@ -55,7 +55,8 @@ def main() -> None:
     parser.add_argument("--profile", default="cpu", help="data and batch size of this profile (default: cpu)")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 compute (a separate record per precision)")
     parser.add_argument("--redo", action="store_true", help="train rungs already recorded again")
-    parser.add_argument("--out", type=Path, default=ROOT, help="where results/, figures/ and runs/ go (default: the repo)")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT,
+                        help="where results/, figures/ and runs/ go (default: the project)")
     args = parser.parse_args()
 
     settings, seed = get_profile(args.profile), 0
@@ -71,9 +72,11 @@ def main() -> None:
     floor = rmse_px(predict_keypoints(build_mean_shape_model(keypoints[train_index]), images[val_index]),
                     keypoints[val_index])
 
-    results = args.out / RESULTS.relative_to(ROOT)
+    results = args.out / RESULTS
     record = json.loads(results.read_text()) if results.is_file() else {}
-    record.update(criterion="B: the shortest budget at which each optimizer's best validation RMSE is within 2 % "
+    if record.get("profile", args.profile) != args.profile:
+        parser.error(f"{results} records pilots of the '{record['profile']}' profile; pass --out to keep others apart")
+    record.update(profile=args.profile, criterion="B: the shortest budget at which each optimizer's best validation RMSE is within 2 % "
                             "of its own run at 2B", seed=seed, batch_size=settings.batch_size, data=data.description,
                   train_images=len(train_index), val_images=len(val_index), mean_shape_val_rmse_px=floor)
     runs = record.setdefault("runs", {})
@@ -89,8 +92,10 @@ def main() -> None:
                                      epochs, seed, run_dir, key, progress_every=max(1, epochs // 10))
             runs[key] = run_record(result, precision=precision, machine=describe_machine())
             results.parent.mkdir(parents=True, exist_ok=True)
-            results.write_text(json.dumps(record, indent=1) + "\n")
-            print(budget_table(record).to_string(), flush=True)
+            write_atomically(results, (json.dumps(record, indent=1) + "\n").encode())
+            table = budget_table(record)
+            print(table.to_string(), f"\nStudy budget by the criterion: {choose_budget(table) or 'not settled yet'}",
+                  flush=True)
             save_figure(plot_pilots(record), "03_budget_pilots", args.out / "figures")
 
 

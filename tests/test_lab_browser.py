@@ -83,7 +83,8 @@ def lab(tmp_path):
 
 def kernel_idle(url: str, name: str) -> bool:
     """Whether the server runs an idle kernel in the notebook's session (the page's indicators show "idle" before)."""
-    sessions = json.loads(urllib.request.urlopen(f"{url}/api/sessions?token={TOKEN}", timeout=5).read())
+    with urllib.request.urlopen(f"{url}/api/sessions?token={TOKEN}", timeout=5) as response:
+        sessions = json.loads(response.read())
     return any(s["path"].endswith(name) and s["kernel"]["execution_state"] == "idle" for s in sessions)
 
 

@@ -113,6 +113,8 @@ def test_with_no_run_the_error_says_in_one_line_what_to_run_and_how_long(tmp_pat
         inputs_of(tmp_path / "interactive", "evaluation.json", "cpu", tmp_path / "runs", published)
     message = str(error.value)
     assert "\n" not in message and "run `make run` first (about 24 min, going by the published run (Zen 4, 2 cores))" in message
+    with pytest.raises(FileNotFoundError, match="run `make run PROFILE=long` first"):
+        inputs_of(tmp_path / "interactive", "evaluation.json", "long", tmp_path / "runs", published)
 
 
 def test_the_chosen_model_is_found_where_notebook_04_read_the_models(tmp_path):
@@ -121,7 +123,6 @@ def test_the_chosen_model_is_found_where_notebook_04_read_the_models(tmp_path):
     (source / "models" / "net.keras").write_bytes(b"model")
     evaluated.mkdir()
     (evaluated / "evaluation.json").write_text(json.dumps({"final_model": "net", "models_dir": str(source / "models")}))
-    assert model_chosen_in(evaluated) == source / "models" / "net.keras"
     (evaluated / "models").mkdir()
-    (evaluated / "models" / "net.keras").write_bytes(b"retrained here")
-    assert model_chosen_in(evaluated) == evaluated / "models" / "net.keras"  # the run's own model first
+    (evaluated / "models" / "net.keras").write_bytes(b"left by an interrupted notebook 03 here")
+    assert model_chosen_in(evaluated) == source / "models" / "net.keras"  # the model notebook 04 scored

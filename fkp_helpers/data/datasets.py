@@ -95,7 +95,7 @@ def synth_dir_for(profile: Profile, seed: int = 0) -> Path:
 def resolve_data_dir(data_dir: str | os.PathLike | None, profile: Profile, seed: int = 0, progress: bool = True) -> Path:
     """The folder a run reads: ``data_dir`` if given; else, for a profile that uses real data (``cpu``, ``full``),
     the real Kaggle files in ``data/raw``, then the real faces converted into ``data/real-faces`` (converted now
-    from a Udacity source at hand, see :func:`udacity_source`); else FKP-synth, generated once for the profile and
+    from a Udacity source at hand, see :func:`udacity_source`, or downloaded first when online); else FKP-synth, generated once for the profile and
     reused. The ``smoke`` profile always runs on FKP-synth (the fast test data)."""
     if data_dir is not None:
         data_dir = Path(data_dir)
@@ -112,10 +112,10 @@ def resolve_data_dir(data_dir: str | os.PathLike | None, profile: Profile, seed:
     return ensure_synth(synth_dir_for(profile, seed), SynthSpec(profile.synth_train, profile.synth_test, seed), progress)
 
 
-def real_data_dir(progress: bool = True, download: bool = True) -> Path | None:
+def real_data_dir(progress: bool = True) -> Path | None:
     """``data/raw`` if it holds the Kaggle files, else ``data/real-faces`` (converting a Udacity source at hand on
-    first use, or Udacity's zip downloaded now when ``download`` and online), else None, after one line saying why
-    and how to get real faces. A partial set of Kaggle files is an error, not a silent fallback."""
+    first use, or Udacity's zip, downloaded now when online), else None, after one line saying why and how to get
+    real faces. A partial set of Kaggle files is an error, not a silent fallback."""
     if RAW_DIR.is_dir() and any(RAW_DIR.iterdir()):
         missing = missing_kaggle_files(RAW_DIR)
         if missing:
@@ -126,10 +126,10 @@ def real_data_dir(progress: bool = True, download: bool = True) -> Path | None:
         return RAW_DIR
     if not (REAL_FACES_DIR / INFO_FILE).is_file():
         source = udacity_source()
-        if source is None and download and download_udacity(UDACITY_ZIP_PATH, progress=progress):
+        if source is None and download_udacity(UDACITY_ZIP_PATH, progress=progress):
             source = UDACITY_ZIP_PATH
         if source is None:
-            print(f"No real faces at hand{' and none could be downloaded' if download else ''}: this run uses "
+            print("No real faces at hand and none could be downloaded: this run uses "
                   f"FKP-synth, the generated stand-in. For real faces put Udacity's {UDACITY_ZIP} in "
                   f"{UDACITY_ZIP_PATH.parent} and run `make faces` (docs/data.md).", flush=True)
             return None

@@ -1,8 +1,10 @@
 """Getting Udacity's "P1 Facial Keypoints" data (real faces with 68 landmarks) when online, or saying how to."""
 from __future__ import annotations
 
+import http.client
 import os
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from tqdm import tqdm
@@ -40,9 +42,11 @@ def download_udacity(zip_path: Path, timeout: float = 30.0, progress: bool = Tru
                 while chunk := response.read(1 << 20):
                     out.write(chunk)
                     bar.update(len(chunk))
+        if not zipfile.is_zipfile(tmp):
+            raise OSError(f"{UDACITY_URL} did not send a zip archive")
         os.replace(tmp, zip_path)
         return True
-    except OSError as error:
+    except (OSError, http.client.HTTPException) as error:
         print(f"Cannot download the real faces ({getattr(error, 'reason', None) or error}).", flush=True)
         return False
     finally:

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from fkp_helpers.training.loop import TrainingResult
+from fkp_helpers.training.losses import MONITOR
 from fkp_helpers.training.study import validation_curve
 
 BUDGET_TOLERANCE = 0.02
@@ -30,7 +31,7 @@ def run_record(result: TrainingResult, **extra: Any) -> dict[str, Any]:
         "best_epoch": result.best_epoch,
         "best_val_rmse_px": result.best_val_rmse_px,
         "images_per_second": result.images_per_second,
-        "validation": {"epoch": curve["epoch"].round(4).tolist(), "rmse_px": curve.iloc[:, 1].round(4).tolist()},
+        "validation": {"epoch": curve["epoch"].round(4).tolist(), "rmse_px": curve[MONITOR].round(4).tolist()},
         "train_rmse_px": history["masked_rmse_px"].round(4).tolist(),
         "epoch_seconds": history["seconds"].round(2).tolist(),
         **extra,
@@ -51,9 +52,12 @@ def budget_table(record: dict[str, Any]) -> pd.DataFrame:
     return table
 
 
-def choose_budget(table: pd.DataFrame, tolerance: float = BUDGET_TOLERANCE) -> int | None:
-    """The shortest budget whose every row (optimizer) is within ``tolerance`` of its run at twice the budget;
-    None while no measured budget qualifies."""
+def choose_budget(table: pd.DataFrame, precision: str = "float32", tolerance: float = BUDGET_TOLERANCE) -> int | None:
+    """The shortest budget at which every optimizer's pilot in ``precision`` is within ``tolerance`` of its run at
+    twice the budget; None while no measured budget qualifies."""
+    if table.empty or precision not in table.index.get_level_values("precision"):
+        return None
+    table = table.xs(precision, level="precision").dropna(axis=1, how="all")
     budgets = sorted(column for column in table.columns if isinstance(column, (int, float)))
     for budget in budgets:
         ratio = f"ratio_to_2x_{budget}"

@@ -17,12 +17,23 @@ from fkp_helpers.profiles import get_profile
 
 def test_download_writes_the_zip_atomically_and_keeps_an_existing_one(tmp_path, monkeypatch):
     served = tmp_path / "served.zip"
-    served.write_bytes(b"zip bytes" * 1000)
+    with zipfile.ZipFile(served, "w") as archive:
+        archive.writestr("training_frames_keypoints.csv", "image,x0\n" * 100)
     monkeypatch.setattr(udacity_download, "UDACITY_URL", served.as_uri())
     target = tmp_path / "downloads" / "train-test-data.zip"
     assert download_udacity(target) and target.read_bytes() == served.read_bytes()
     served.write_bytes(b"changed")
     assert download_udacity(target) and target.read_bytes() != b"changed"
+
+
+def test_an_answer_that_is_not_a_zip_is_not_kept(tmp_path, monkeypatch, capsys):
+    served = tmp_path / "portal.html"
+    served.write_text("<html>log in to this network first</html>")
+    monkeypatch.setattr(udacity_download, "UDACITY_URL", served.as_uri())
+    target = tmp_path / "downloads" / "train-test-data.zip"
+    assert not download_udacity(target, progress=False)
+    assert not target.exists() and not list(target.parent.iterdir())
+    assert "did not send a zip archive" in capsys.readouterr().out
 
 
 def test_a_failed_download_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
@@ -64,6 +75,7 @@ def served_zip(tmp_path, udacity_subset):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/train-test-data.zip"
     server.shutdown()
+    server.server_close()
 
 
 def _no_faces_at_hand(tmp_path, monkeypatch, url: str) -> None:

@@ -29,6 +29,13 @@ def test_choose_budget_takes_the_shortest_budget_within_tolerance_for_every_opti
     assert choose_budget(budget_table(_record(*runs))) == 30
 
 
+def test_choose_budget_reads_one_precision_at_a_time():
+    runs = [_run("sgd", 30, 2.0), _run("sgd", 60, 1.98), {**_run("sgd", 60, 1.9), "precision": "mixed_bfloat16"}]
+    record = {"mean_shape_val_rmse_px": 3.7, "runs": {str(i): run for i, run in enumerate(runs)}}
+    assert choose_budget(budget_table(record)) == 30  # the bfloat16 pilot, with no 30-epoch twin, is not read
+    assert choose_budget(budget_table(record), precision="mixed_bfloat16") is None
+
+
 def test_choose_budget_is_none_until_a_budget_and_its_twin_have_both_run():
     assert choose_budget(budget_table(_record(_run("sgd", 60, 2.0)))) is None
     runs = [_run("sgd", 30, 2.0), _run("sgd", 60, 1.98), _run("adam", 60, 2.0)]
