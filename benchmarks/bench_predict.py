@@ -2,7 +2,9 @@
 
 Prints the machine, then for a 1024x1024 JPEG holding four faces (the astronaut tiled 2x2) the time per photo and
 per face of each step (decode, detect, crop, predict, second pass, draw), the throughput of many faces in one model
-batch, and a webcam frame (640x480, one face) against the 33 ms frame budget. Asserts nothing. Timings on shared VMs
+batch, a webcam frame (640x480, one face) against the 33 ms frame budget (detect + frame + keypoints, no flip TTA:
+a frame searched by the detector, and a frame whose face is tracked from the frame before), and a 300-frame
+640x480 video through ``predict_video`` (decoding and writing included) against 30 frames/s. Asserts nothing. Timings on shared VMs
 move by +-30-50% between runs: compare rows of one run.
 
     python benchmarks/bench_predict.py [--repeats 7]
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import tempfile
 import time
@@ -19,36 +20,31 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage import data  # noqa: E402
 
 from fkp_helpers.evaluation.tta import predict_with_flip_tta  # noqa: E402
+from fkp_helpers.machine import describe_machine  # noqa: E402
 from fkp_helpers.photos import (  # noqa: E402
     crop_faces,
+    default_detector,
     detect_faces,
     draw_faces,
-    frames_from_boxes,
+    frames_from_faces,
     frames_from_keypoints,
-    load_cascade,
     model_predict_fn,
     read_photo,
     to_gray,
     to_photo,
 )
+from fkp_helpers.photos.detection import VIDEO_SMALLEST_FACE  # noqa: E402
 from fkp_helpers.photos.output_files import png_bytes  # noqa: E402
+from fkp_helpers.photos.video import FaceTracker, predict_video  # noqa: E402
 from fkp_helpers.training.models import build_nouri_net, build_vgg, model_inputs  # noqa: E402
 
 WEBCAM_BUDGET_MS = 1000 / 30
-
-
-def machine() -> str:
-    """CPU model, AVX-512 flags (or their absence) and the cores this process may use."""
-    text = Path("/proc/cpuinfo").read_text()
-    model = (re.search(r"^model name\s*:\s*(.*)$", text, re.M) or [None, "unknown CPU"])[1]
-    flags = sorted({flag for flag in re.findall(r"\bavx512\w*", text)})
-    return (f"{model}; {len(os.sched_getaffinity(0))} cores; "
-            f"{'AVX-512: ' + ' '.join(flags) if flags else 'no AVX-512 (AVX2/FMA at best)'}")
 
 
 def median_ms(function, repeats: int) -> float:
@@ -71,19 +67,19 @@ def jpeg_file(rgb: np.ndarray, folder: Path, name: str) -> Path:
 
 def step_times(path: Path, predict_fn, repeats: int, flip_tta: bool) -> dict[str, float]:
     """Median ms of each step on one photo; keys decode, detect, crop, predict, second pass, draw."""
-    cascade = load_cascade()
+    detector = default_detector()
     rgb = read_photo(path)
     gray = to_gray(rgb)
-    boxes = detect_faces(gray, cascade)
-    frames = frames_from_boxes(boxes)
+    faces = detect_faces(rgb, detector)
+    boxes, frames = faces.boxes, frames_from_faces(faces)
     crops = crop_faces(gray, frames)
     predict = (lambda images: predict_with_flip_tta(predict_fn, images)) if flip_tta else predict_fn
     keypoints = to_photo(np.asarray(predict(crops), dtype=np.float64), frames)
     return {
         "faces": len(boxes),
         "decode": median_ms(lambda: to_gray(read_photo(path)), repeats),
-        "detect": median_ms(lambda: detect_faces(gray, cascade), repeats),
-        "crop": median_ms(lambda: crop_faces(gray, frames_from_boxes(boxes)), repeats),
+        "detect": median_ms(lambda: detect_faces(rgb, detector), repeats),
+        "crop": median_ms(lambda: crop_faces(gray, frames_from_faces(faces)), repeats),
         "predict": median_ms(lambda: to_photo(np.asarray(predict(crops), dtype=np.float64), frames), repeats),
         "second pass": median_ms(lambda: to_photo(np.asarray(predict(crop_faces(gray, frames_from_keypoints(keypoints))),
                                                            dtype=np.float64), frames), repeats),
@@ -109,20 +105,54 @@ def batch_throughput(model, predict_fn, n_faces: int, repeats: int) -> tuple[flo
     return 1000 * n_faces / via_predict, 1000 * n_faces / direct
 
 
+def webcam_frame(rgb: np.ndarray, predict_fn, repeats: int) -> None:
+    """Median ms of a 640x480 frame through the tracker, searched by the detector and tracked, per step."""
+    detector = default_detector()
+    searched = FaceTracker(detector, predict_fn, redetect_every=1)
+    tracked = FaceTracker(detector, predict_fn)
+    tracked(rgb)
+    gray = to_gray(rgb)
+    faces = detect_faces(rgb, detector, VIDEO_SMALLEST_FACE)
+    steps = {"to grey": median_ms(lambda: to_gray(rgb), repeats),
+             "detect (video levels)": median_ms(lambda: detect_faces(rgb, detector, VIDEO_SMALLEST_FACE), repeats),
+             "frame + crop": median_ms(lambda: crop_faces(gray, frames_from_faces(faces)), repeats),
+             "keypoints (1 face)": median_ms(lambda: predict_fn(crop_faces(gray, frames_from_faces(faces))), repeats)}
+    print("  640x480 webcam frame, one face, flip TTA off")
+    for step, ms in steps.items():
+        print(f"    {step:24s} {ms:7.1f} ms")
+    for name, tracker in (("searched by the detector (2 model calls)", searched), ("tracked (1 model call)", tracked)):
+        ms = median_ms(lambda: tracker(rgb), repeats)
+        print(f"    frame {name:40s} {ms:7.1f} ms against {WEBCAM_BUDGET_MS:.1f} ms: "
+              f"{'fits' if ms <= WEBCAM_BUDGET_MS else 'does not fit'} ({1000 / ms:.0f} frames/s)")
+
+
+def video_throughput(rgb: np.ndarray, predict_fn, folder: Path, frames: int = 300) -> None:
+    """Frames per second of ``predict_video`` on a ``frames``-frame 640x480 MP4 of ``rgb`` drifting sideways."""
+    path = folder / "drift.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (rgb.shape[1], rgb.shape[0]))
+    for index in range(frames):
+        writer.write(cv2.cvtColor(np.roll(rgb, int(20 * np.sin(index / 15)), axis=1), cv2.COLOR_RGB2BGR))
+    writer.release()
+    start = time.perf_counter()
+    done = predict_video(path, FaceTracker(default_detector(), predict_fn), folder / f"out-{time.monotonic_ns()}")
+    seconds = time.perf_counter() - start
+    print(f"  {done['frames']}-frame 640x480 video (decode, track, draw, encode MP4, CSV): {seconds:.1f} s, "
+          f"{done['frames'] / seconds:.0f} frames/s against 30 ({done['face_rows']} face rows)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     import tensorflow as tf
 
-    print(f"machine: {machine()}")
+    print(f"machine: {describe_machine()}")
     print(f"TensorFlow {tf.__version__}; median of {args.repeats} runs after a warm-up; untrained weights")
     astronaut = data.astronaut()
     webcam = np.zeros((480, 640, 3), np.uint8)
     webcam[:, 64:576] = astronaut[16:496]
     with tempfile.TemporaryDirectory() as folder:
         group = jpeg_file(np.tile(astronaut, (2, 2, 1)), Path(folder), "group.jpg")
-        frame = jpeg_file(webcam, Path(folder), "webcam.jpg")
         for name, model in (("VGG (build_vgg)", build_vgg()), ("Nouri's net (build_nouri_net)", build_nouri_net())):
             predict_fn = model_predict_fn(model)
             print(f"\n{name}: {model.count_params():,} parameters")
@@ -133,13 +163,8 @@ def main() -> None:
                 via_predict, direct = batch_throughput(model, predict_fn, n_faces, args.repeats)
                 print(f"  batch of {n_faces:3d} faces: {via_predict:7.0f} faces/s via predict_keypoints, "
                       f"{direct:7.0f} faces/s calling the model directly")
-            webcam_steps = step_times(frame, predict_fn, args.repeats, flip_tta=False)
-            print_steps("640x480 webcam frame, flip TTA off", webcam_steps)
-            live = sum(webcam_steps[k] for k in ("detect", "crop", "predict", "second pass"))
-            print(f"  webcam: detect + crop + predict + second pass = {live:.1f} ms against a {WEBCAM_BUDGET_MS:.1f} ms frame "
-                  f"budget: {'fits' if live <= WEBCAM_BUDGET_MS else 'does not fit'} "
-                  f"({1000 / live:.0f} frames/s on this machine)")
-
+            webcam_frame(webcam, predict_fn, args.repeats)
+            video_throughput(webcam, predict_fn, Path(folder))
 
 if __name__ == "__main__":
     main()

@@ -21,8 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--publish", action="store_true", help="afterwards copy notebooks and figures into the repo")
     publish = commands.add_parser("publish", help="copy a finished run's notebooks and figures into the repo")
     publish.add_argument("run_dir", type=Path)
-    predict = commands.add_parser("predict", help="keypoints on photographs: detect faces, frame, predict, draw")
-    predict.add_argument("photos", type=Path, nargs="+", help="image files (JPEG, PNG, ...; read by content)")
+    predict = commands.add_parser("predict", help="keypoints on photographs, videos or a webcam: detect, frame, predict, draw")
+    predict.add_argument("photos", type=Path, nargs="*", help="image files (JPEG, PNG, ...; read by content) and video "
+                         "files (.mp4, .mov, .avi, ...: an annotated video and one CSV row per face per frame)")
+    predict.add_argument("--webcam", type=int, metavar="INDEX", help="show the annotated stream of this camera")
     predict.add_argument("--model", type=Path, help="a .keras model of this project (default: the model notebook 04 "
                          "chose in the newest finished run)")
     predict.add_argument("--out", type=Path, default=Path("predictions"), help="output folder (default: predictions)")
@@ -93,6 +95,42 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def tracker_for(model: Path):
+    """A face tracker with the default detector and the model at ``model``."""
+    from fkp_helpers.photos import default_detector, load_keypoint_model, model_predict_fn
+    from fkp_helpers.photos.video import FaceTracker
+
+    return FaceTracker(default_detector(), model_predict_fn(load_keypoint_model(model)))
+
+
+def video_outcome(path: Path, model: Path, out: Path):
+    """``predict_video``'s files for one video (a line is printed), or the ``PhotoError`` that stopped it."""
+    from fkp_helpers.photos import PhotoError
+    from fkp_helpers.photos.video import predict_video
+
+    try:
+        done = predict_video(path, tracker_for(model), out)
+    except PhotoError as error:
+        return error
+    print(f"{path}: {done['frames']} frames, {done['face_rows']} face rows -> {done['video']}, {done['csv']}")
+    return done
+
+
+def webcam_command(model: Path, device: int) -> int:
+    """``predict --webcam INDEX``: the annotated stream in a window until q or Esc."""
+    import cv2
+
+    from fkp_helpers.photos.video import show_webcam
+
+    try:
+        shown = show_webcam(device, tracker_for(model))
+    except (RuntimeError, cv2.error) as error:  # no camera, or no display for the window
+        print(f"fkp predict: error: {error}", file=sys.stderr)
+        return 1
+    print(f"showed {shown} frames from camera {device}")
+    return 0
+
+
 def predict_command(args: argparse.Namespace) -> int:
     """``predict PHOTO ... [--model M] [--out DIR]``: keypoints of every face, as CSV, JSON and an annotated PNG.
 
@@ -102,27 +140,35 @@ def predict_command(args: argparse.Namespace) -> int:
     import warnings
 
     from fkp_helpers.photos import PhotoError, predict_each_photo, training_data_of
+    from fkp_helpers.photos.video import is_video
     from fkp_helpers.run_state import chosen_model
     from fkp_helpers.runner import RUNS_DIR
 
+    if not args.photos and args.webcam is None:
+        print("fkp predict: error: name photos or videos, or --webcam INDEX", file=sys.stderr)
+        return 2
     model = args.model or chosen_model(RUNS_DIR)
     trained_on = training_data_of(model)
     print(f"model {model}, trained on {trained_on.description}")
+    if args.webcam is not None:
+        return webcam_command(model, args.webcam)
+    photos = [path for path in args.photos if not is_video(path)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the same warning is printed below, once
-        outcomes = predict_each_photo(list(args.photos), model, args.out, flip_tta=not args.no_flip_tta,
-                                      second_pass=not args.single_pass)
+        outcomes = predict_each_photo(photos, model, args.out, flip_tta=not args.no_flip_tta,
+                                      second_pass=not args.single_pass) if photos else []
+        outcomes += [video_outcome(path, model, args.out) for path in args.photos if is_video(path)]
     if trained_on.warning:
         print(f"warning: {trained_on.warning}")
     failed = [outcome for outcome in outcomes if isinstance(outcome, PhotoError)]
     for outcome in outcomes:
         if isinstance(outcome, PhotoError):
             print(f"fkp predict: error: {outcome}", file=sys.stderr)
-        else:
+        elif not isinstance(outcome, dict):  # a video's line is printed as it finishes
             files = ", ".join(str(path) for path in outcome.files.values())
             print(f"{outcome.photo}: {len(outcome.boxes)} face(s) -> {files}")
     if failed:
-        print(f"fkp predict: {len(failed)} of {len(outcomes)} photo(s) failed", file=sys.stderr)
+        print(f"fkp predict: {len(failed)} of {len(outcomes)} file(s) failed", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -6,11 +6,12 @@ from fkp_helpers.tensorflow_setup import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
-from fkp_helpers.photos.detection import CASCADE_FILE, PhotoTooSmallError, detect_faces, load_cascade
+from fkp_helpers.photos.detection import FaceDetector, Faces, PhotoTooSmallError, default_detector, detect_faces
 from fkp_helpers.photos.drawing import draw_faces
 from fkp_helpers.photos.framing import (
     crop_faces,
-    frames_from_boxes,
+    eyes_from_detector,
+    frames_from_faces,
     frames_from_eyes,
     frames_from_keypoints,
     map_points,

@@ -1,4 +1,4 @@
-"""The Haar box to Kaggle frame calibration, measured by ``scripts/calibrate_face_boxes.py`` on real faces."""
+"""The face box to Kaggle frame calibration, measured by ``scripts/calibrate_face_boxes.py`` on real faces."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-CALIBRATION_PATH = Path(__file__).with_name("haar_calibration.json")
+CALIBRATION_PATH = Path(__file__).with_name("face_box_calibration.json")
 
 
 @cache
@@ -15,9 +15,10 @@ def _calibration() -> dict:
     return json.loads(CALIBRATION_PATH.read_text())
 
 
-def eye_centres_in_box() -> np.ndarray:
-    """Mean eye centres ``(2, 2)`` (person's left, person's right) as fractions ``(x, y)`` of a detector box."""
-    eyes = _calibration()["eye_centres_in_box"]
+def eye_centres_from_detector() -> np.ndarray:
+    """Mean eye centres ``(2, 2)`` (person's left, person's right) in the frame of the detector's eye points: origin
+    at their midpoint, x along the line from the person's right to left point, y across it, unit their distance."""
+    eyes = _calibration()["eye_centres_from_detector"]
     return np.array([eyes["left_eye_center"], eyes["right_eye_center"]])
 
 

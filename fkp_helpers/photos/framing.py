@@ -3,7 +3,7 @@
 A frame is a ``(2, 3)`` affine matrix mapping photo pixels to frame pixels (both in the pixel-index convention, the
 one ``cv2.warpAffine`` uses) so that the face's eye centres land on Kaggle's mean eye centres: level eyes, scale
 from the eye distance, centre from the eyes. The first frame takes its eye centres from the detector box
-(``calibration``), the second from the model's first prediction.
+(its eye points, corrected by ``calibration``), the second from the model's first prediction.
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import numpy as np
 
 from fkp_helpers.data.keypoints import IMAGE_SIZE, keypoint_index
 from fkp_helpers.data.shapes import similarity_transform
-from fkp_helpers.photos.calibration import eye_centres_in_box, kaggle_eye_centres
+from fkp_helpers.photos.calibration import eye_centres_from_detector, kaggle_eye_centres
+from fkp_helpers.photos.detection import Faces
 
 EYES = np.array([keypoint_index("left_eye_center"), keypoint_index("right_eye_center")])
 
@@ -29,15 +30,24 @@ def frames_from_eyes(eyes: np.ndarray) -> np.ndarray:
     return np.array([similarity_matrix(*similarity_transform(face_eyes, target)) for face_eyes in eyes]).reshape(-1, 2, 3)
 
 
-def eyes_from_boxes(boxes: np.ndarray) -> np.ndarray:
-    """Expected eye centres ``(N, 2, 2)`` (person's left, person's right) inside detector boxes ``(N, 4)`` x, y, w, h."""
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 1, 4)
-    return boxes[..., :2] + eye_centres_in_box() * boxes[..., 2:]
+def eye_axes(eyes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For eye points ``(N, 2, 2)`` (person's left, person's right): their midpoints ``(N, 2)`` and the axes
+    ``(N, 2)`` along (right to left point) and across the eye line, each as long as the eye distance."""
+    eyes = np.asarray(eyes, dtype=np.float64).reshape(-1, 2, 2)
+    along = eyes[:, 0] - eyes[:, 1]
+    return eyes.mean(axis=1), along, np.stack([-along[:, 1], along[:, 0]], axis=1)
 
 
-def frames_from_boxes(boxes: np.ndarray) -> np.ndarray:
-    """First-pass frames ``(N, 2, 3)`` from detector boxes ``(N, 4)``."""
-    return frames_from_eyes(eyes_from_boxes(boxes))
+def eyes_from_detector(eyes: np.ndarray) -> np.ndarray:
+    """Expected eye centres ``(N, 2, 2)`` (as the landmarks place them) from the detector's eye points ``(N, 2, 2)``."""
+    middle, along, across = eye_axes(eyes)
+    offsets = eye_centres_from_detector()
+    return middle[:, np.newaxis] + offsets[np.newaxis, :, :1] * along[:, np.newaxis] + offsets[np.newaxis, :, 1:] * across[:, np.newaxis]
+
+
+def frames_from_faces(faces: Faces) -> np.ndarray:
+    """First-pass frames ``(N, 2, 3)`` from a photo's detected faces."""
+    return frames_from_eyes(eyes_from_detector(faces.eyes))
 
 
 def frames_from_keypoints(keypoints: np.ndarray) -> np.ndarray:

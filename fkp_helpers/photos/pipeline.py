@@ -6,11 +6,10 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from fkp_helpers.evaluation.tta import PredictFn
-from fkp_helpers.photos.detection import PhotoTooSmallError, detect_faces, load_cascade
+from fkp_helpers.photos.detection import FaceDetector, Faces, PhotoTooSmallError, default_detector, detect_faces
 from fkp_helpers.photos.drawing import draw_faces
 from fkp_helpers.photos.model_check import load_keypoint_model
 from fkp_helpers.photos.output_files import planned_outputs, write_result_files
@@ -27,43 +26,43 @@ class NoFaceError(PhotoError):
     """The face detector found no face in a photo."""
 
     def __init__(self, path: str | os.PathLike):
-        super().__init__(path, "no face found (the detector looks for upright, frontal faces of at least ~20 px)")
+        super().__init__(path, "no face found (the detector looks for faces turned less than about 60 degrees, at least ~24 px wide)")
 
 
-def find_faces(path: Path, gray: np.ndarray, cascade: cv2.CascadeClassifier) -> np.ndarray:
-    """Face boxes ``(N, 4)`` of one grey photo; ``PhotoError`` if the photo is too small, ``NoFaceError`` if none."""
+def find_faces(path: Path, rgb: np.ndarray, detector: FaceDetector) -> Faces:
+    """The faces of one RGB photo; ``PhotoError`` if the photo is too small, ``NoFaceError`` if none."""
     try:
-        boxes = detect_faces(gray, cascade)
+        faces = detect_faces(rgb, detector)
     except PhotoTooSmallError as error:
         raise PhotoError(path, str(error)) from None
-    if len(boxes) == 0:
+    if len(faces) == 0:
         raise NoFaceError(path)
-    return boxes
+    return faces
 
 
-def _read_faces(photo: Path, cascade: cv2.CascadeClassifier) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A photo's RGB pixels, its grey pixels and its face boxes; ``PhotoError`` (or ``NoFaceError``) if it has none."""
+def _read_faces(photo: Path, detector: FaceDetector) -> tuple[np.ndarray, np.ndarray, Faces]:
+    """A photo's RGB pixels, its grey pixels and its faces; ``PhotoError`` (or ``NoFaceError``) if it has none."""
     rgb = read_photo(photo)
-    gray = to_gray(rgb)
-    return rgb, gray, find_faces(photo, gray, cascade)
+    return rgb, to_gray(rgb), find_faces(photo, rgb, detector)
 
 
 def _predict_batch(photos: list[Path], plans: list[dict[str, Path]], predict_fn: PredictFn,
-                   cascade: cv2.CascadeClassifier, common: dict, flip_tta: bool,
+                   detector: FaceDetector, common: dict, flip_tta: bool,
                    second_pass: bool) -> list[PhotoResult | PhotoError]:
     """Each photo's result (its files written), or the ``PhotoError`` that kept it from having one."""
     outcomes: list[PhotoResult | PhotoError | None] = [None] * len(photos)
-    found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    found: dict[int, tuple[np.ndarray, np.ndarray, Faces]] = {}
     for i, photo in enumerate(photos):
         try:
-            found[i] = _read_faces(photo, cascade)
+            found[i] = _read_faces(photo, detector)
         except PhotoError as error:
             outcomes[i] = error
     rows = list(found)
     keypoints = locate_keypoints([found[i][1] for i in rows], [found[i][2] for i in rows], predict_fn, flip_tta,
                                  second_pass) if rows else []
     for i, points in zip(rows, keypoints):
-        rgb, _, boxes = found[i]
+        rgb, _, faces = found[i]
+        boxes = faces.boxes
         result = PhotoResult(photo=photos[i], width=rgb.shape[1], height=rgb.shape[0], boxes=boxes,
                              keypoints=points.astype(np.float32), flip_tta=flip_tta, second_pass=second_pass, **common)
         outcomes[i] = replace(result, files=write_result_files(result, draw_faces(rgb, boxes, points), plans[i]))
@@ -86,11 +85,11 @@ def predict_each_photo(photos: list[Path], model_path: Path, out_dir: Path, flip
     data = training_data_of(model_path)
     if data.warning:
         warnings.warn(f"{model_path}: {data.warning}", UserWarning, stacklevel=2)
-    cascade, predict_fn, common = load_cascade(), model_predict_fn(model), {"model": Path(model_path), "training_data": data}
+    detector, predict_fn, common = default_detector(), model_predict_fn(model), {"model": Path(model_path), "training_data": data}
     outcomes: list[PhotoResult | PhotoError] = []
     for start in range(0, len(photos), PHOTOS_PER_BATCH):
         batch = slice(start, start + PHOTOS_PER_BATCH)
-        outcomes += _predict_batch(photos[batch], plans[batch], predict_fn, cascade, common, flip_tta, second_pass)
+        outcomes += _predict_batch(photos[batch], plans[batch], predict_fn, detector, common, flip_tta, second_pass)
     return outcomes
 
 

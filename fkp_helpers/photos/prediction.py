@@ -6,13 +6,23 @@ import numpy as np
 
 from fkp_helpers.data.keypoints import N_KEYPOINTS
 from fkp_helpers.evaluation.tta import PredictFn, predict_with_flip_tta
-from fkp_helpers.photos.framing import crop_faces, frames_from_boxes, frames_from_keypoints, to_photo
-from fkp_helpers.training.models import predict_keypoints
+from fkp_helpers.photos.detection import Faces
+from fkp_helpers.photos.framing import crop_faces, frames_from_faces, frames_from_keypoints, to_photo
+from fkp_helpers.training.models import model_inputs, predict_keypoints, to_keypoint_array
+
+DIRECT_CALL_MAX = 64
+"""Batches of up to this many faces call the model directly: ``Model.predict`` costs tens of ms a call."""
 
 
 def model_predict_fn(model: keras.Model) -> PredictFn:
     """A ``PredictFn`` for a keypoint model: uint8 crops ``(N, 96, 96)`` in, ``(N, 15, 2)`` frame pixels out."""
-    return lambda images: predict_keypoints(model, images)
+
+    def predict(images: np.ndarray) -> np.ndarray:
+        if len(images) > DIRECT_CALL_MAX:
+            return predict_keypoints(model, images)
+        return to_keypoint_array(np.asarray(model(model_inputs(images), training=False), dtype=np.float32))
+
+    return predict
 
 
 def predict_in_frames(grays: list[np.ndarray], frames: list[np.ndarray], predict_fn: PredictFn,
@@ -28,11 +38,11 @@ def predict_in_frames(grays: list[np.ndarray], frames: list[np.ndarray], predict
     return [to_photo(points, photo_frames) for points, photo_frames in zip(np.split(in_frame, counts), frames)]
 
 
-def locate_keypoints(grays: list[np.ndarray], boxes: list[np.ndarray], predict_fn: PredictFn, flip_tta: bool = True,
+def locate_keypoints(grays: list[np.ndarray], faces: list[Faces], predict_fn: PredictFn, flip_tta: bool = True,
                      second_pass: bool = True) -> list[np.ndarray]:
-    """Keypoints ``(n_i, 15, 2)`` in photo pixels for each photo's face boxes ``(n_i, 4)``; the second pass re-frames
+    """Keypoints ``(n_i, 15, 2)`` in photo pixels for each photo's detected faces; the second pass re-frames
     each face from its first prediction (eyes level, scale and centre from the eyes) and predicts again."""
-    keypoints = predict_in_frames(grays, [frames_from_boxes(photo_boxes) for photo_boxes in boxes], predict_fn, flip_tta)
+    keypoints = predict_in_frames(grays, [frames_from_faces(photo_faces) for photo_faces in faces], predict_fn, flip_tta)
     if second_pass:
         keypoints = predict_in_frames(grays, [frames_from_keypoints(points) for points in keypoints], predict_fn, flip_tta)
     return keypoints

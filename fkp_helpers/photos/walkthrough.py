@@ -13,7 +13,7 @@ from fkp_helpers.data.keypoints import N_KEYPOINTS, keypoint_index
 from fkp_helpers.evaluation.tta import PredictFn
 from fkp_helpers.photos.detection import detect_faces
 from fkp_helpers.photos.drawing import draw_faces
-from fkp_helpers.photos.framing import crop_faces, frames_from_boxes, frames_from_keypoints, map_points
+from fkp_helpers.photos.framing import crop_faces, frames_from_faces, frames_from_keypoints, map_points
 from fkp_helpers.photos.prediction import locate_keypoints, predict_in_frames
 from fkp_helpers.photos.reading import to_gray
 
@@ -40,12 +40,12 @@ class PhotoSteps:
 def walk_through(rgb: np.ndarray, predict_fn: PredictFn, flip_tta: bool = True) -> PhotoSteps:
     """Detect, frame from the box, predict, re-frame from the eyes, predict again; keep every intermediate."""
     gray = to_gray(rgb)
-    boxes = detect_faces(gray)
-    first_frames = frames_from_boxes(boxes)
+    faces = detect_faces(rgb)
+    first_frames = frames_from_faces(faces)
     first = predict_in_frames([gray], [first_frames], predict_fn, flip_tta)[0]
     second_frames = frames_from_keypoints(first)
     final = predict_in_frames([gray], [second_frames], predict_fn, flip_tta)[0]
-    return PhotoSteps(rgb, boxes, crop_faces(gray, first_frames), map_points(first, first_frames),
+    return PhotoSteps(rgb, faces.boxes, crop_faces(gray, first_frames), map_points(first, first_frames),
                       crop_faces(gray, second_frames), map_points(final, second_frames), final)
 
 
@@ -64,7 +64,7 @@ def hard_cases(rgb: np.ndarray) -> dict[str, np.ndarray]:
     rotation = cv2.getRotationMatrix2D((width / 2, height / 2), 50, 1.0)
     rolled = cv2.warpAffine(rgb, rotation, (width, height), borderMode=cv2.BORDER_REFLECT)
     occluded = rgb.copy()
-    for x, y, w, h in detect_faces(to_gray(rgb)):
+    for x, y, w, h in detect_faces(rgb).boxes:
         occluded[int(y + 0.25 * h): int(y + 0.5 * h), int(x): int(x + w)] = 0
     dark = (rgb.astype(np.float32) * 0.25).astype(np.uint8)
     return {"as it is": rgb, "mirrored": rgb[:, ::-1].copy(), "small face (1/6 size)": small,
@@ -74,10 +74,10 @@ def hard_cases(rgb: np.ndarray) -> dict[str, np.ndarray]:
 def faces_and_keypoints(rgb: np.ndarray, predict_fn: PredictFn) -> tuple[np.ndarray, np.ndarray]:
     """Face boxes ``(N, 4)`` and final keypoints ``(N, 15, 2)`` in photo pixels (none found: empty arrays)."""
     gray = to_gray(rgb)
-    boxes = detect_faces(gray)
-    if not len(boxes):
-        return boxes, np.zeros((0, N_KEYPOINTS, 2))
-    return boxes, locate_keypoints([gray], [boxes], predict_fn)[0]
+    faces = detect_faces(rgb)
+    if not len(faces):
+        return faces.boxes, np.zeros((0, N_KEYPOINTS, 2))
+    return faces.boxes, locate_keypoints([gray], [faces], predict_fn)[0]
 
 
 def hard_case_table(cases: dict[str, np.ndarray], predict_fn: PredictFn) -> pd.DataFrame:
