@@ -86,8 +86,8 @@ def test_predict_reports_each_bad_photo_on_its_own_line_and_does_the_rest(photos
                    f"fkp predict: error: {photos['notes']}: not an image Pillow can read (content, not extension, "
                    "decides)",
                    f"fkp predict: error: {photos['missing']}: no such file",
-                   f"fkp predict: error: {photos['wall']}: no face found (the detector looks for upright, frontal "
-                   "faces of at least ~20 px)",
+                   f"fkp predict: error: {photos['wall']}: no face found (the detector looks for faces at least "
+                   "~32 px wide, turned less than about 60 degrees)",
                    "fkp predict: 4 of 6 file(s) failed"]
     assert [line.split(":")[0] for line in out[1:]] == [str(photos["astronaut"]), str(photos["small astronaut"])]
     assert sorted(files_in(tmp_path / "out")) == [

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from fkp_helpers.evaluation.tta import PredictFn
-from fkp_helpers.photos.detection import FaceDetector, Faces, PhotoTooSmallError, default_detector, detect_faces
+from fkp_helpers.photos.detection import (
+    PHOTO_SMALLEST_FACE, FaceDetector, Faces, PhotoTooSmallError, default_detector, detect_faces,
+)
 from fkp_helpers.photos.drawing import draw_faces
 from fkp_helpers.photos.model_check import load_keypoint_model
 from fkp_helpers.photos.output_files import planned_outputs, write_result_files
@@ -26,7 +28,8 @@ class NoFaceError(PhotoError):
     """The face detector found no face in a photo."""
 
     def __init__(self, path: str | os.PathLike):
-        super().__init__(path, "no face found (the detector looks for faces turned less than about 60 degrees, at least ~24 px wide)")
+        super().__init__(path, f"no face found (the detector looks for faces at least ~{PHOTO_SMALLEST_FACE} px wide, "
+                               "turned less than about 60 degrees)")
 
 
 def find_faces(path: Path, rgb: np.ndarray, detector: FaceDetector) -> Faces:

@@ -1,16 +1,19 @@
-"""Framing: eyes land on Kaggle's mean eyes, crops and points agree to < 0.1 px, map-back inverts exactly."""
+"""Framing: detector eye points through the calibration, eyes land on Kaggle's mean eyes, crops and points agree to
+< 0.1 px, map-back inverts exactly."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from fkp_helpers.data.shapes import similarity_transform
-from fkp_helpers.photos.calibration import kaggle_eye_centres
-from fkp_helpers.photos.detection import detect_faces
+from fkp_helpers.photos.calibration import eye_centres_from_detector, kaggle_eye_centres
+from fkp_helpers.photos.detection import Faces, detect_faces
 from fkp_helpers.photos.framing import (
     crop_faces,
-    frames_from_boxes,
+    eye_axes,
+    eyes_from_detector,
     frames_from_eyes,
+    frames_from_faces,
     frames_from_keypoints,
     map_points,
     pyramid_level,
@@ -69,14 +72,53 @@ def test_second_pass_frame_levels_tilted_eyes_like_kaggles_mean():
     assert abs(framed[0, 1] - framed[1, 1]) < 0.5  # Kaggle's mean eye line tilts by 0.33 px
 
 
-def test_first_pass_frame_from_detector_boxes_lands_real_eyes_near_kaggles_mean(real_faces):
+def test_eye_axes_run_from_the_right_to_the_left_point_and_across():
+    middle, along, across = eye_axes(np.array([[[130.0, 50.0], [100.0, 10.0]]]))
+    np.testing.assert_allclose(middle, [[115.0, 30.0]])
+    np.testing.assert_allclose(along, [[30.0, 40.0]])
+    np.testing.assert_allclose(across, [[-40.0, 30.0]])  # along turned a quarter (downwards for level eyes)
+
+
+def test_calibration_puts_the_eyes_near_the_detectors_eye_points():
+    offsets = eye_centres_from_detector()
+    assert offsets.shape == (2, 2)
+    assert 0.3 < offsets[0, 0] < 0.7 and -0.7 < offsets[1, 0] < -0.3, "person's left eye along +x, right eye along -x"
+    assert np.abs(offsets[:, 1]).max() < 0.2, "close to the line through the eye points"
+
+
+def _rotate_scale(points: np.ndarray, scale: float, angle_deg: float, shift: np.ndarray) -> np.ndarray:
+    return points @ similarity_matrix(scale, np.radians(angle_deg), shift)[:, :2].T + shift
+
+
+def test_eyes_from_detector_apply_the_calibration_and_turn_and_scale_with_the_eye_points():
+    unit = np.array([[[0.5, 0.0], [-0.5, 0.0]]])  # level points one unit apart, midpoint at the origin
+    np.testing.assert_allclose(eyes_from_detector(unit), eye_centres_from_detector()[np.newaxis], atol=1e-12)
+    cases = [(80.0, 0.0, np.array([300.0, 200.0])), (45.0, 30.0, np.array([120.0, -40.0])),
+             (200.0, -70.0, np.array([1500.0, 900.0])), (12.0, 180.0, np.zeros(2))]
+    points = np.concatenate([_rotate_scale(unit, *case) for case in cases])
+    expected = np.stack([_rotate_scale(eye_centres_from_detector(), *case) for case in cases])
+    np.testing.assert_allclose(eyes_from_detector(points), expected, atol=1e-9)
+    assert eyes_from_detector(np.zeros((0, 2, 2))).shape == (0, 2, 2)
+
+
+def test_frames_from_faces_put_the_calibrated_eyes_on_kaggles_mean_eyes():
+    eyes = np.array([[[410.0, 300.0], [250.0, 360.0]], [[80.0, 40.0], [60.0, 41.0]]])
+    faces = Faces(np.array([[200.0, 250.0, 260.0, 260.0], [50.0, 20.0, 45.0, 45.0]]), eyes)
+    frames = frames_from_faces(faces)
+    assert frames.shape == (2, 2, 3)
+    np.testing.assert_allclose(map_points(eyes_from_detector(eyes), frames), np.repeat(kaggle_eye_centres()[None], 2, 0),
+                               atol=1e-9)
+    assert frames_from_faces(Faces(np.zeros((0, 4)), np.zeros((0, 2, 2)))).shape == (0, 2, 3)
+
+
+def test_first_pass_frame_from_detected_faces_lands_real_eyes_near_kaggles_mean(real_faces):
     canvas, eyes = four_faces(real_faces)
-    boxes = detect_faces(canvas)
-    framed = map_points(np.array(eyes), frames_from_boxes(boxes))
+    faces = detect_faces(canvas)
+    framed = map_points(np.array(eyes), frames_from_faces(faces))
     errors = np.linalg.norm(framed - kaggle_eye_centres(), axis=2)
-    assert errors.max() < 10 and errors.mean() < 6
+    assert errors.max() < 8 and errors.mean() < 5, "eyes 36 px apart in the frame"
     _, angles, _ = zip(*(similarity_transform(f, kaggle_eye_centres()) for f in framed))
-    assert np.abs(np.degrees(angles)).max() < 10
+    assert np.abs(np.degrees(angles)).max() < 10, "the detector's eye points level the two rotated faces too"
 
 
 def test_pyramid_level_keeps_the_remaining_reduction_under_two():
