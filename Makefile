@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= cpu
 .DEFAULT_GOAL := help
 
-.PHONY: help run lab test test-fast publish predict data faces lock bench clean-venv
+.PHONY: help run lab test test-fast publish predict webcam data faces lock bench clean-venv
 
 help:  ## list the targets (this list)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,17 +35,21 @@ publish: $(STAMP)  ## copy a finished run's notebooks and figures into the repo:
 data: $(STAMP)  ## download the real Kaggle files into data/raw (needs Kaggle API credentials)
 	$(PY) -m fkp_helpers download
 
-predict: $(STAMP)  ## keypoints on your photos: make predict PHOTOS="a.jpg b.png" [MODEL=...] (default: newest run's chosen model)
+predict: $(STAMP)  ## keypoints on your photos and videos: make predict PHOTOS="a.jpg b.mp4" [MODEL=...] (default: newest run's chosen model)
 	$(PY) -m fkp_helpers predict $(PHOTOS) $(if $(MODEL),--model $(MODEL)) --out $(or $(OUT),predictions)
+
+webcam: $(STAMP)  ## keypoints live on a camera's stream (needs a display): make webcam [CAMERA=0] [MODEL=...]; q quits
+	$(PY) -m fkp_helpers predict --webcam $(or $(CAMERA),0) $(if $(MODEL),--model $(MODEL))
 
 faces: $(STAMP)  ## convert Udacity's real faces (../shared copy, data/downloads zip, or downloaded) into data/real-faces
 	$(PY) -m fkp_helpers faces
 
-bench: $(STAMP)  ## the CPU benchmarks in turn (parsing, conversion, augmentation, training, predict): benchmarks/README.md
+bench: $(STAMP)  ## the CPU benchmarks in turn (parsing, conversion, augmentation, training, detectors, predict): benchmarks/README.md
 	$(PY) benchmarks/bench_parsing.py
 	$(PY) benchmarks/bench_convert.py
 	$(PY) benchmarks/bench_augment.py
 	$(PY) benchmarks/bench_training.py --only batch bf16
+	$(PY) benchmarks/bench_detectors.py
 	$(PY) benchmarks/bench_predict.py
 
 lock: $(STAMP)  ## re-pin requirements.lock and environment.yml from the current environment

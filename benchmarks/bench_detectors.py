@@ -8,7 +8,7 @@ faces each, 24 to 64 px wide, pasted on a photo of a coffee cup, and twenty 640x
 200 px wide. Boxes matching no labelled face count as false (a photo may hold an unlabelled face, so this is an upper
 bound). With ``--model``, also the keypoint error of the whole path (detect, frame, predict, re-frame, predict; no
 flip TTA) on the test photos, against the 15 Kaggle keypoints made from the 68 landmarks. Writes
-``results/detectors.json`` (read by notebook 05). Run it on a quiet machine: times are medians over the photos.
+``fkp_helpers/photos/detector_comparison.json`` (shown by notebook 05). Run it on a quiet machine: times are medians over the photos.
 
     python benchmarks/bench_detectors.py [--model runs/<run>/models/<model>.keras]
 """
@@ -33,10 +33,9 @@ from fkp_helpers.data.landmarks68 import kaggle_keypoints_from_ibug68  # noqa: E
 from fkp_helpers.machine import describe_machine  # noqa: E402
 from fkp_helpers.photos import detection  # noqa: E402
 from fkp_helpers.photos.reading import read_photo, to_gray  # noqa: E402
-from fkp_helpers.photos.walkthrough import hard_cases  # noqa: E402
+from fkp_helpers.photos.walkthrough import COMPARISON_PATH, hard_cases  # noqa: E402
 
 FACES = PROJECT_ROOT.parent / "shared" / "data" / "udacity-p1-faces"
-RESULTS = PROJECT_ROOT / "results" / "detectors.json"
 Detector = Callable[[np.ndarray], detection.Faces]
 HAAR_EYES_IN_BOX = np.array([[0.69003, 0.4014], [0.31717, 0.40429]])
 """Where the eye centres sat in a Haar box (person's left, person's right; fractions), as calibrated on the real faces."""
@@ -184,8 +183,8 @@ def main() -> None:
             name: keypoint_error(args.model, detect, photos, points)
             for name, detect in detectors().items() if name != "blazeface, video"}}
         print(f"keypoints on the test photos: {record['keypoint_error']}")
-    write_atomically(RESULTS, (json.dumps(record, indent=1) + "\n").encode())
-    print(f"wrote {RESULTS}")
+    write_atomically(COMPARISON_PATH, (json.dumps(record, indent=1) + "\n").encode())
+    print(f"wrote {COMPARISON_PATH}")
 
 
 if __name__ == "__main__":

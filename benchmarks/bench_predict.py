@@ -4,10 +4,11 @@ Prints the machine, then for a 1024x1024 JPEG holding four faces (the astronaut 
 per face of each step (decode, detect, crop, predict, second pass, draw), the throughput of many faces in one model
 batch, a webcam frame (640x480, one face) against the 33 ms frame budget (detect + frame + keypoints, no flip TTA:
 a frame searched by the detector, and a frame whose face is tracked from the frame before), and a 300-frame
-640x480 video through ``predict_video`` (decoding and writing included) against 30 frames/s. Asserts nothing. Timings on shared VMs
-move by +-30-50% between runs: compare rows of one run.
+640x480 video through ``predict_video`` (decoding and writing included) against 30 frames/s, both with a trained
+model when ``--model`` names one. Asserts nothing. Timings on shared VMs move by +-30-50% between runs: compare rows
+of one run.
 
-    python benchmarks/bench_predict.py [--repeats 7]
+    python benchmarks/bench_predict.py [--repeats 7] [--model runs/<run>/models/<model>.keras]
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from fkp_helpers.machine import describe_machine  # noqa: E402
 from fkp_helpers.photos import (  # noqa: E402
     crop_faces,
     default_detector,
+    load_keypoint_model,
     detect_faces,
     draw_faces,
     frames_from_faces,
@@ -41,6 +43,7 @@ from fkp_helpers.photos import (  # noqa: E402
 )
 from fkp_helpers.photos.detection import VIDEO_SMALLEST_FACE  # noqa: E402
 from fkp_helpers.photos.output_files import png_bytes  # noqa: E402
+from fkp_helpers.photos.prediction import compiled_call  # noqa: E402
 from fkp_helpers.photos.video import FaceTracker, predict_video  # noqa: E402
 from fkp_helpers.training.models import build_nouri_net, build_vgg, model_inputs  # noqa: E402
 
@@ -98,10 +101,11 @@ def print_steps(title: str, times: dict[str, float]) -> None:
 
 
 def batch_throughput(model, predict_fn, n_faces: int, repeats: int) -> tuple[float, float]:
-    """Faces per second for ``n_faces`` crops in one batch: through ``predict_keypoints`` and calling the model."""
+    """Faces per second for ``n_faces`` crops in one batch: through ``predict_keypoints`` and the compiled direct call."""
     crops = np.random.default_rng(0).integers(0, 256, (n_faces, 96, 96), dtype=np.uint8)
     via_predict = median_ms(lambda: predict_fn(crops), repeats)
-    direct = median_ms(lambda: model(model_inputs(crops), training=False), repeats)
+    call = compiled_call(model)
+    direct = median_ms(lambda: call(model_inputs(crops)), repeats)
     return 1000 * n_faces / via_predict, 1000 * n_faces / direct
 
 
@@ -120,7 +124,7 @@ def webcam_frame(rgb: np.ndarray, predict_fn, repeats: int) -> None:
     print("  640x480 webcam frame, one face, flip TTA off")
     for step, ms in steps.items():
         print(f"    {step:24s} {ms:7.1f} ms")
-    for name, tracker in (("searched by the detector (2 model calls)", searched), ("tracked (1 model call)", tracked)):
+    for name, tracker in (("searched by the detector", searched), ("tracked from the frame before", tracked)):
         ms = median_ms(lambda: tracker(rgb), repeats)
         print(f"    frame {name:40s} {ms:7.1f} ms against {WEBCAM_BUDGET_MS:.1f} ms: "
               f"{'fits' if ms <= WEBCAM_BUDGET_MS else 'does not fit'} ({1000 / ms:.0f} frames/s)")
@@ -143,6 +147,7 @@ def video_throughput(rgb: np.ndarray, predict_fn, folder: Path, frames: int = 30
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--model", type=Path, help="a trained .keras model for the webcam frame and the video")
     args = parser.parse_args()
     import tensorflow as tf
 
@@ -162,9 +167,14 @@ def main() -> None:
             for n_faces in (1, 8, 64, 256):
                 via_predict, direct = batch_throughput(model, predict_fn, n_faces, args.repeats)
                 print(f"  batch of {n_faces:3d} faces: {via_predict:7.0f} faces/s via predict_keypoints, "
-                      f"{direct:7.0f} faces/s calling the model directly")
-            webcam_frame(webcam, predict_fn, args.repeats)
-            video_throughput(webcam, predict_fn, Path(folder))
+                      f"{direct:7.0f} faces/s calling the compiled model directly")
+        model = load_keypoint_model(args.model) if args.model else build_nouri_net()
+        print(f"\nA webcam frame and a video with {args.model or 'an untrained Nouri net'}"
+              f"{'' if args.model else ': its keypoints are not a face, so tracking drops it (pass --model)'}")
+        predict_fn = model_predict_fn(model)
+        webcam_frame(webcam, predict_fn, args.repeats)
+        video_throughput(webcam, predict_fn, Path(folder))
+
 
 if __name__ == "__main__":
     main()

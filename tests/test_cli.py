@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -175,3 +176,31 @@ def test_convert_udacity_names_a_bad_image_among_good_ones_and_writes_nothing(tm
     assert re.fullmatch(rf"fkp convert-udacity: error: {re.escape(str(src / UDACITY_CSVS['training']))}, line 5: "
                         r"image training/Bob_Ray_02\.jpg is unreadable or truncated \(.+\)", line), line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["udacity"], "no output folder, no temporary one"
+
+
+def test_predict_annotates_videos_beside_photos_and_names_a_broken_one(photos, model_path, tmp_path, capsys):
+    clip = tmp_path / "clip.mp4"
+    frame = cv2.cvtColor(np.pad(data.astronaut(), ((0, 0), (64, 64), (0, 0))), cv2.COLOR_RGB2BGR)
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (frame.shape[1], frame.shape[0]))
+    for _ in range(5):
+        writer.write(frame)
+    writer.release()
+    broken = tmp_path / "broken.mov"
+    broken.write_bytes(b"\x00" * 64)
+    status, out, err = predict([clip, photos["astronaut"], broken], model_path, tmp_path / "out", capsys)
+    assert status == 1
+    assert err == [f"fkp predict: error: {broken}: not a video OpenCV can read", "fkp predict: 1 of 3 file(s) failed"]
+    assert f"{clip}: 5 frames, 5 face rows -> {tmp_path / 'out' / 'clip.annotated.mp4'}, " \
+           f"{tmp_path / 'out' / 'clip.keypoints.csv'}" in out
+    assert len(pd.read_csv(tmp_path / "out" / "clip.keypoints.csv")) == 5
+
+
+def test_predict_without_files_or_camera_says_what_to_give(model_path, capsys):
+    assert main(["predict", "--model", str(model_path)]) == 2
+    assert "name photos or videos, or --webcam INDEX" in capsys.readouterr().err
+
+
+def test_webcam_without_a_camera_is_a_one_line_error(model_path, monkeypatch, capsys):
+    monkeypatch.setattr(cv2, "VideoCapture", lambda device: type("Closed", (), {"isOpened": lambda self: False})())
+    assert main(["predict", "--webcam", "7", "--model", str(model_path)]) == 1
+    assert capsys.readouterr().err.strip() == "fkp predict: error: no camera at index 7 (OpenCV could not open it)"

@@ -25,6 +25,7 @@ from fkp_helpers.photos.provenance import TrainingData, training_data_of
 from fkp_helpers.photos.reading import PhotoError, read_photo, to_gray
 from fkp_helpers.photos.results import PhotoResult, result_record, result_table
 from fkp_helpers.photos.walkthrough import (
-    PhotoSteps, annotated_grid, eye_line_angle_deg, faces_and_keypoints, hard_case_table, hard_cases, photo_figure,
+    PhotoSteps, annotated_grid, detector_comparison, eye_line_angle_deg, faces_and_keypoints, hard_case_table, hard_cases,
+    photo_figure,
     walk_through,
 )

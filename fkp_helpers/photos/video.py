@@ -1,8 +1,8 @@
 """Keypoints on video files and a webcam: the photos' path frame by frame, with the faces tracked between frames.
 
-A frame is searched by the detector every ``REDETECT_EVERY`` frames (and whenever no face is tracked); in between,
-each face is framed from its keypoints in the frame before (the second pass's framing), so one model call a frame
-suffices. All faces of a frame go to the model in one batch, called directly (no ``Model.predict`` overhead).
+A frame is searched by the detector every ``REDETECT_EVERY`` frames (and whenever no face is tracked), each face
+framed from the detector's eye points (the photos' first pass); in between, each face is framed from its keypoints in
+the frame before (the photos' second pass), so every frame costs one model call. All faces of a frame go to the model in one batch, called directly (no ``Model.predict`` overhead).
 """
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".m
 """File endings read as video (by OpenCV) rather than as a photo."""
 REDETECT_EVERY = 15
 """Frames between two searches for faces (new faces appear in the annotation within half a second at 30 fps)."""
+MIN_EYE_DISTANCE = 4.0
+"""A face whose predicted eyes are closer than this (px) cannot frame the next frame: it is dropped until a search."""
 
 
 def is_video(path: str | os.PathLike) -> bool:
@@ -40,6 +42,14 @@ def boxes_of(keypoints: np.ndarray) -> np.ndarray:
     return np.concatenate([low - margin, high - low + 2 * margin], axis=1).reshape(-1, 4)
 
 
+def trackable(keypoints: np.ndarray) -> np.ndarray:
+    """The faces ``(N, 15, 2)`` whose keypoints are finite and whose eyes are far enough apart to frame a face."""
+    keypoints = np.asarray(keypoints, dtype=np.float64).reshape(-1, 15, 2)
+    eyes = keypoints[:, :2]  # left_eye_center, right_eye_center
+    apart = np.linalg.norm(eyes[:, 0] - eyes[:, 1], axis=1) >= MIN_EYE_DISTANCE
+    return keypoints[np.isfinite(keypoints).all(axis=(1, 2)) & apart]
+
+
 class FaceTracker:
     """Keypoints of every face, frame after frame: detect, or follow the faces of the frame before."""
 
@@ -51,13 +61,16 @@ class FaceTracker:
         """Boxes ``(N, 4)`` and keypoints ``(N, 15, 2)`` of the faces in one RGB frame, in its pixels."""
         gray = to_gray(rgb)
         if len(self.keypoints) and self.count % self.redetect_every:
-            keypoints = predict_in_frames([gray], [frames_from_keypoints(self.keypoints)], self.predict_fn, False)[0]
+            keypoints = self._predict(gray, frames_from_keypoints(self.keypoints))
         else:
-            faces = detect_faces(rgb, self.detector, VIDEO_SMALLEST_FACE)
-            keypoints = predict_in_frames([gray], [frames_from_faces(faces)], self.predict_fn, False)[0]
-            keypoints = predict_in_frames([gray], [frames_from_keypoints(keypoints)], self.predict_fn, False)[0]
+            keypoints = self._predict(gray, frames_from_faces(detect_faces(rgb, self.detector, VIDEO_SMALLEST_FACE)))
         self.keypoints, self.count = keypoints, self.count + 1
         return boxes_of(keypoints), keypoints
+
+
+    def _predict(self, gray: np.ndarray, frames: np.ndarray) -> np.ndarray:
+        """The trackable faces' keypoints ``(N, 15, 2)`` predicted in ``frames`` ``(N, 2, 3)`` of a grey frame."""
+        return trackable(predict_in_frames([gray], [frames], self.predict_fn, flip_tta=False)[0])
 
 
 def frames_of(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:

@@ -1,7 +1,9 @@
 """What notebook 05 shows: every step on one photo, and the cases where the steps fail."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import matplotlib.figure
@@ -18,6 +20,8 @@ from fkp_helpers.photos.prediction import locate_keypoints, predict_in_frames
 from fkp_helpers.photos.reading import to_gray
 
 EYES = [keypoint_index("left_eye_center"), keypoint_index("right_eye_center")]
+COMPARISON_PATH = Path(__file__).with_name("detector_comparison.json")
+"""The record of ``benchmarks/bench_detectors.py``: BlazeFace against the Haar cascade it replaced."""
 PHOTO_DPI = 72
 """Photographs are shown at screen resolution, which keeps a notebook's stored images small; ``save_figure`` still
 writes them at its own, higher resolution."""
@@ -113,3 +117,10 @@ def photo_figure(rgb: np.ndarray, title: str, size: float = 6.0) -> matplotlib.f
     ax.set_title(title, fontsize=10)
     ax.set_axis_off()
     return fig
+
+
+def detector_comparison() -> tuple[str, pd.DataFrame]:
+    """The detectors' benchmark record: the machine it ran on, and faces found, false boxes and median ms per photo
+    for each detector and set of photos."""
+    record = json.loads(COMPARISON_PATH.read_text())
+    return record["machine"], pd.DataFrame(record["sets"]).set_index(["photos", "detector"]).sort_index()

@@ -11,7 +11,8 @@ from skimage import data
 from fkp_helpers.photos.calibration import kaggle_eye_centres
 from fkp_helpers.photos.detection import VIDEO_SMALLEST_FACE, default_detector, pyramid_sides
 from fkp_helpers.photos.reading import PhotoError
-from fkp_helpers.photos.video import FaceTracker, csv_header, is_video, predict_video
+from fkp_helpers.photos import video as video_module
+from fkp_helpers.photos.video import FaceTracker, csv_header, is_video, predict_video, show_webcam
 
 N_FRAMES = 12
 
@@ -94,3 +95,44 @@ def test_unreadable_video_is_a_named_error(tmp_path, content):
 
 def test_videos_are_told_by_their_ending():
     assert is_video("a/clip.MP4") and is_video("b.avi") and not is_video("photo.jpg")
+
+
+class FakeCamera:
+    """A camera that gives the astronaut frame ``frames`` times, then nothing."""
+
+    def __init__(self, frames: int):
+        self.left = frames
+        self.frame = np.zeros((480, 640, 3), np.uint8)
+        self.frame[:, 64:576] = data.astronaut()[16:496, :, ::-1]
+        self.released = False
+
+    def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+        return True
+
+    def read(self):
+        self.left -= 1
+        return (self.left >= 0), (self.frame if self.left >= 0 else None)
+
+    def release(self) -> None:
+        self.released = True
+
+
+def test_webcam_shows_annotated_frames_until_q(monkeypatch):
+    camera, shown, keys = FakeCamera(10), [], iter([-1, -1, ord("q")])
+    monkeypatch.setattr(video_module.cv2, "VideoCapture", lambda device: camera)
+    monkeypatch.setattr(video_module.cv2, "imshow", lambda window, bgr: shown.append(bgr.copy()))
+    monkeypatch.setattr(video_module.cv2, "waitKey", lambda ms: next(keys))
+    monkeypatch.setattr(video_module.cv2, "destroyAllWindows", lambda: None)
+    assert show_webcam(0, FaceTracker(default_detector(), mean_face)) == 3
+    assert camera.released and len(shown) == 3
+    assert np.any(shown[0] != camera.frame), "the frame shown carries the annotation"
+
+
+def test_missing_camera_is_a_named_error(monkeypatch):
+    class NoCamera(FakeCamera):
+        def isOpened(self) -> bool:  # noqa: N802
+            return False
+
+    monkeypatch.setattr(video_module.cv2, "VideoCapture", lambda device: NoCamera(0))
+    with pytest.raises(RuntimeError, match="no camera at index 3"):
+        show_webcam(3, FaceTracker(default_detector(), mean_face))
