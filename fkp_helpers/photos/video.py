@@ -43,11 +43,10 @@ def boxes_of(keypoints: np.ndarray) -> np.ndarray:
 
 
 def trackable(keypoints: np.ndarray) -> np.ndarray:
-    """The faces ``(N, 15, 2)`` whose keypoints are finite and whose eyes are far enough apart to frame a face."""
+    """The faces ``(N, 15, 2)`` whose eyes are far enough apart to frame the next frame."""
     keypoints = np.asarray(keypoints, dtype=np.float64).reshape(-1, 15, 2)
     eyes = keypoints[:, :2]  # left_eye_center, right_eye_center
-    apart = np.linalg.norm(eyes[:, 0] - eyes[:, 1], axis=1) >= MIN_EYE_DISTANCE
-    return keypoints[np.isfinite(keypoints).all(axis=(1, 2)) & apart]
+    return keypoints[np.linalg.norm(eyes[:, 0] - eyes[:, 1], axis=1) >= MIN_EYE_DISTANCE]
 
 
 class FaceTracker:
@@ -64,13 +63,15 @@ class FaceTracker:
             keypoints = self._predict(gray, frames_from_keypoints(self.keypoints))
         else:
             keypoints = self._predict(gray, frames_from_faces(detect_faces(rgb, self.detector, VIDEO_SMALLEST_FACE)))
-        self.keypoints, self.count = keypoints, self.count + 1
+        self.keypoints, self.count = trackable(keypoints), self.count + 1
         return boxes_of(keypoints), keypoints
 
 
     def _predict(self, gray: np.ndarray, frames: np.ndarray) -> np.ndarray:
-        """The trackable faces' keypoints ``(N, 15, 2)`` predicted in ``frames`` ``(N, 2, 3)`` of a grey frame."""
-        return trackable(predict_in_frames([gray], [frames], self.predict_fn, flip_tta=False)[0])
+        """Keypoints ``(N, 15, 2)`` predicted in ``frames`` ``(N, 2, 3)`` of a grey frame (faces with any non-finite
+        keypoint left out)."""
+        keypoints = predict_in_frames([gray], [frames], self.predict_fn, flip_tta=False)[0]
+        return keypoints[np.isfinite(keypoints).all(axis=(1, 2))]
 
 
 def frames_of(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:

@@ -136,3 +136,14 @@ def test_missing_camera_is_a_named_error(monkeypatch):
     monkeypatch.setattr(video_module.cv2, "VideoCapture", lambda device: NoCamera(0))
     with pytest.raises(RuntimeError, match="no camera at index 3"):
         show_webcam(3, FaceTracker(default_detector(), mean_face))
+
+
+def test_a_face_whose_eyes_collapse_is_reported_but_searched_for_again():
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[:, 64:576] = data.astronaut()[16:496]
+    counting = CountingDetector()
+    tracker = FaceTracker(counting, lambda crops: np.full((len(crops), 15, 2), 48.0), redetect_every=10)
+    for _ in range(3):
+        boxes, keypoints = tracker(frame)
+        assert len(keypoints) == 1, "the detected face is still reported"
+    assert counting.windows_calls == 3 * 2, "nothing to track: every frame is searched"
