@@ -22,7 +22,7 @@ from fkp_helpers.photos.framing import frames_from_faces, frames_from_keypoints
 from fkp_helpers.photos.prediction import predict_in_frames
 from fkp_helpers.photos.reading import PhotoError, to_gray
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".gif"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv"})
 """File endings read as video (by OpenCV) rather than as a photo."""
 REDETECT_EVERY = 15
 """Frames between two searches for faces (new faces appear in the annotation within half a second at 30 fps)."""
