@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-PROFILE ?= cpu
+PROFILE ?= study
 .DEFAULT_GOAL := help
 
 .PHONY: help run lab test test-fast publish predict webcam data faces lock bench clean-venv
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
-run: $(STAMP)  ## run the notebook series (PROFILE=cpu|smoke|long|full); resumes an interrupted run (FRESH=1: start anew)
+run: $(STAMP)  ## run the notebook series (PROFILE=study|quick|smoke|full); resumes an interrupted run (FRESH=1: start anew)
 	$(PY) -m fkp_helpers run --profile $(PROFILE) $(if $(FRESH),--fresh)
 
 lab: $(STAMP)  ## open JupyterLab on the notebooks with the project's kernel

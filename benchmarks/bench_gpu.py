@@ -30,7 +30,6 @@ from fkp_helpers.augment import AugmentedSequence  # noqa: E402
 from fkp_helpers.data import complete_rows, load_series_data, resolve_data_dir, split_groups, training_split  # noqa: E402
 from fkp_helpers.profiles import Profile, get_profile  # noqa: E402
 from fkp_helpers.training import (  # noqa: E402
-    GRID_FACTORS,
     LATE_POINTS,
     bfloat16_is_native,
     build_nouri_net,
@@ -104,12 +103,11 @@ def bare_row(model_name: str, bfloat16: bool, data: dict, profile: Profile, epoc
 
 
 def notebook03_workload(profile: Profile, train_batches: int, dropna_batches: int) -> dict:
-    """Epochs and runs of notebook 03 on ``profile``: rate trials, the other seeds, the run with twice the epochs
-    (VGG); the masked and dropna baselines (Nouri's net); the two range tests' steps (VGG)."""
-    trials = 2 * len(GRID_FACTORS)
-    seeds = 2 * (profile.seeds - 1)
+    """Epochs and runs of notebook 03 on ``profile``: rate trials (the grid, before any extension beyond an edge) and
+    the other seeds (VGG); the masked and dropna baselines (Nouri's net); the two range tests' steps (VGG)."""
+    vgg_runs = 2 * len(profile.rate_factors) + 2 * (profile.seeds - 1)
     dropna_epochs = round(profile.baseline_epochs * train_batches / dropna_batches)
-    return {"vgg_runs": trials + seeds + 1, "vgg_epochs": (trials + seeds + 2) * profile.epochs,
+    return {"vgg_runs": vgg_runs, "vgg_epochs": vgg_runs * profile.epochs,
             "nouri_net_runs": 2, "nouri_net_epochs": profile.baseline_epochs + dropna_epochs,
             "dropna_epochs": dropna_epochs, "range_test_steps": 2 * profile.range_test_steps}
 

@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path)
     args = parser.parse_args()
     start = time.perf_counter()
-    data_dir = resolve_data_dir(args.data_dir, get_profile("cpu"))
+    data_dir = resolve_data_dir(args.data_dir, get_profile("quick"))
     print(f"data: {data_dir} (ready in {time.perf_counter() - start:.1f} s, including generation if it was missing)")
     training = find_kaggle_file(data_dir, "training")
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fkp_helpers.profiles import PROFILES
+from fkp_helpers.profiles import PROFILES, STUDY
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -13,7 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fkp", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the notebook series with papermill")
-    run.add_argument("--profile", default="cpu", choices=sorted(PROFILES))
+    run.add_argument("--profile", default=STUDY.name, choices=sorted(PROFILES))
     run.add_argument("--run-dir", type=Path, help="run folder (default: runs/<profile>-<timestamp>)")
     run.add_argument("--data-dir", type=Path, help="Kaggle-format data folder (default: data/raw, else FKP-synth)")
     run.add_argument("--seed", type=int, default=0)

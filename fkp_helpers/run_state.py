@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fkp_helpers.data.datasets import PROJECT_ROOT
 from fkp_helpers.data.kaggle_io import write_atomically
+from fkp_helpers.profiles import STUDY
 
 STATE_FILE = "run_state.json"
 INFO_FILE = "run_info.json"
@@ -102,7 +103,7 @@ def inputs_of(run_dir: str | Path, needs: str, profile: str, runs_dir: Path = RU
             return candidate
     seconds, measured_on = expected_seconds(runs_dir, profile, published)
     how_long = f" (about {sum(seconds.values()) / 60:.0f} min, going by {measured_on})" if seconds else ""
-    command = "make run" if profile == "cpu" else f"make run PROFILE={profile}"
+    command = "make run" if profile == STUDY.name else f"make run PROFILE={profile}"
     raise FileNotFoundError(f"No finished run of the '{profile}' profile to read yet: run `{command}` first{how_long}, "
                             "or the notebooks before this one with Run All.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import time
@@ -183,6 +184,14 @@ def keep_portable_parameters(notebook) -> None:
             kept = [line for line in cell.source.splitlines() if line.split("=")[0].strip() in PORTABLE_PARAMETERS]
             cell.source = "\n".join(["# Parameters of the published run; paths keep the defaults above, so the",
                                      "# notebook runs on any machine (outputs go to ../runs/interactive)", *kept])
+
+
+def set_injected_profile(notebook, profile: str) -> None:
+    """Make the injected-parameters cell run ``profile`` instead of the published run's, in place: the one-line edit a
+    reader makes to try the published notebook on a shorter profile."""
+    for cell in notebook.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = re.sub(r'^profile = ".*"$', f'profile = "{profile}"', cell.source, flags=re.MULTILINE)
 
 
 def strip_noisy_metadata(notebook) -> None:

@@ -31,7 +31,7 @@ from fkp_helpers.data import PROJECT_ROOT, load_series_data, resolve_data_dir, s
 from fkp_helpers.evaluation import rmse_px
 from fkp_helpers.machine import describe_machine
 from fkp_helpers.plotting import save_figure
-from fkp_helpers.profiles import get_profile
+from fkp_helpers.profiles import STUDY, get_profile
 from fkp_helpers.training import (
     build_mean_shape_model,
     build_vgg,
@@ -47,14 +47,19 @@ from fkp_helpers.training.pilots import budget_table, choose_budget, plot_pilots
 RESULTS = Path("results") / "budget_pilots.json"
 """Where the record goes, under ``--out`` (default: the project)."""
 PILOT_RATES = {"sgd": 0.0091, "adam": 0.0012}
-"""The peaks the quick (cpu) profile's rate trials picked on the real faces (published notebook 03)."""
+"""The peaks the quick profile's rate trials picked on the real faces (published notebook 03)."""
+
+
+def read_record(path: Path) -> dict:
+    """The pilots recorded so far in ``path`` (empty where there is none yet)."""
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budgets", type=int, nargs="+", default=[120, 60, 30], help="epochs, trained in this order")
     parser.add_argument("--optimizers", nargs="+", default=list(PILOT_RATES), choices=list(PILOT_RATES))
-    parser.add_argument("--profile", default="cpu", help="data and batch size of this profile (default: cpu)")
+    parser.add_argument("--profile", default=STUDY.name, help=f"data and batch size of this profile (default: {STUDY.name})")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 compute (a separate record per precision)")
     parser.add_argument("--redo", action="store_true", help="train rungs already recorded again")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT,
@@ -75,24 +80,26 @@ def main() -> None:
                     keypoints[val_index])
 
     results = args.out / RESULTS
-    record = json.loads(results.read_text()) if results.is_file() else {}
-    if record.get("profile", args.profile) != args.profile:
-        parser.error(f"{results} records pilots of the '{record['profile']}' profile; pass --out to keep others apart")
-    record.update(profile=args.profile, criterion="B: the shortest budget at which each optimizer's best validation RMSE is within 2 % "
-                            "of its own run at 2B", seed=seed, batch_size=settings.batch_size, data=data.description,
-                  train_images=len(train_index), val_images=len(val_index), mean_shape_val_rmse_px=floor)
-    runs = record.setdefault("runs", {})
+    setup = dict(profile=args.profile, criterion="B: the shortest budget at which each optimizer's best validation "
+                 "RMSE is within 2 % of its own run at 2B", seed=seed, batch_size=settings.batch_size,
+                 data=data.description, train_images=len(train_index), val_images=len(val_index),
+                 mean_shape_val_rmse_px=floor)
+    recorded = read_record(results)
+    if recorded.get("profile", args.profile) != args.profile:
+        parser.error(f"{results} records pilots of the '{recorded['profile']}' profile; pass --out to keep others apart")
     run_dir = args.out / "runs" / "budget-pilots"
     for epochs in args.budgets:
         for optimizer in args.optimizers:
             key = f"{optimizer}_{epochs}ep_{precision}"
-            if key in runs and not args.redo:
+            if key in read_record(results).get("runs", {}) and not args.redo:
                 print(f"{key}: recorded in {results}; skipped", flush=True)
                 continue
             batches = AugmentedSequence(images[train_index], keypoints[train_index], settings.batch_size, seed=seed)
             result = train_scheduled(initial_model(build, seed), batches, val, optimizer, PILOT_RATES[optimizer],
                                      epochs, seed, run_dir, key, progress_every=max(1, epochs // 10))
-            runs[key] = run_record(result, precision=precision, machine=describe_machine())
+            record = read_record(results)  # as it is now: notes added while this pilot trained are kept
+            record.update(setup)
+            record.setdefault("runs", {})[key] = run_record(result, precision=precision, machine=describe_machine())
             results.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(results, (json.dumps(record, indent=1) + "\n").encode())
             table = budget_table(record)

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fkp_helpers.runner import list_notebooks
+from fkp_helpers.runner import list_notebooks, set_injected_profile
 
 pytestmark = pytest.mark.slow  # minutes: JupyterLab and Chromium run notebook 01
 
@@ -48,9 +48,7 @@ def lab(tmp_path):
     notebook_dir.mkdir()
     source = list_notebooks()[0]
     notebook = nbformat.read(source, as_version=4)
-    for cell in notebook.cells:
-        if "injected-parameters" in cell.metadata.get("tags", []):
-            cell.source = cell.source.replace('profile = "cpu"', 'profile = "smoke"')
+    set_injected_profile(notebook, "smoke")
     nbformat.write(notebook, notebook_dir / source.name)
     settings = tmp_path / "lab-settings"
     for plugin, values in LAB_SETTINGS.items():

@@ -12,7 +12,7 @@ import time
 import nbformat
 import pytest
 
-from fkp_helpers.runner import list_notebooks, run_series
+from fkp_helpers.runner import list_notebooks, run_series, set_injected_profile
 
 pytestmark = pytest.mark.slow  # minutes: the whole series on the smoke profile, twice
 
@@ -93,9 +93,9 @@ def run_all_copy(source, executed) -> nbformat.NotebookNode:
     for cell, ran in zip(notebook.cells, executed.cells, strict=True):
         if "injected-parameters" in cell.metadata.get("tags", []):
             assert "run_dir" not in cell.source and "data_dir" not in cell.source, source.name
-            cell.source = cell.source.replace('profile = "cpu"', 'profile = "smoke"')
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = ran.outputs, ran.execution_count
+    set_injected_profile(notebook, "smoke")
     return notebook
 
 

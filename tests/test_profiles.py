@@ -1,25 +1,47 @@
+import json
+
 import pytest
 
-from fkp_helpers.profiles import PROFILES, get_profile
+from fkp_helpers.data.datasets import PROJECT_ROOT
+from fkp_helpers.profiles import HALF_DECADE, PROFILES, get_profile
+from fkp_helpers.training.pilots import budget_table, choose_budget
 
 
 def test_profiles_grow_from_smoke_to_full():
-    smoke, cpu, full = (get_profile(n) for n in ("smoke", "cpu", "full"))
-    assert smoke.synth_train < cpu.synth_train == full.synth_train == 7049
-    assert smoke.epochs < cpu.epochs < full.epochs
-    assert 2 <= smoke.seeds == cpu.seeds < full.seeds == 5
-    assert cpu.mixed_precision is False and full.mixed_precision is None, "cpu: float32 on every machine"
+    smoke, quick, study, full = (get_profile(n) for n in ("smoke", "quick", "study", "full"))
+    assert smoke.synth_train < quick.synth_train == study.synth_train == full.synth_train == 7049
+    assert smoke.epochs < quick.epochs < study.epochs == full.epochs
+    assert 2 <= smoke.seeds == quick.seeds < study.seeds == 3 < full.seeds == 5
+    assert quick.mixed_precision is study.mixed_precision is False and full.mixed_precision is None
     assert all(0 < p.val_fraction < 1 for p in PROFILES.values())
 
 
-def test_long_profile_is_the_cpu_profile_with_longer_training_only():
-    cpu, long = get_profile("cpu"), get_profile("long")
-    assert long.epochs > cpu.epochs and long.baseline_epochs > cpu.baseline_epochs
-    same = {field: value for field, value in vars(cpu).items() if field not in ("name", "description", "epochs",
-                                                                                 "baseline_epochs")}
-    assert same == {field: getattr(long, field) for field in same}, "same data, batches, seeds and range tests"
+def test_quick_profile_is_the_study_with_less_training_and_tuning_only():
+    quick, study = get_profile("quick"), get_profile("study")
+    differ = {"name", "description", "epochs", "baseline_epochs", "seeds", "rate_factors", "grid_extensions"}
+    same = {field: value for field, value in vars(study).items() if field not in differ}
+    assert same == {field: getattr(quick, field) for field in same}, "same data, batches and range tests"
+
+
+def test_study_tunes_each_optimizer_on_four_rates_half_a_decade_apart_and_extends_them():
+    study = get_profile("study")
+    ratios = [b / a for a, b in zip(study.rate_factors, study.rate_factors[1:])]
+    assert len(study.rate_factors) >= 4 and ratios == pytest.approx([HALF_DECADE] * len(ratios))
+    assert 1.0 in study.rate_factors and study.grid_extensions >= 1
+
+
+def test_study_budget_is_the_one_the_budget_pilots_chose():
+    record = json.loads((PROJECT_ROOT / "results" / "budget_pilots.json").read_text())
+    chosen = choose_budget(budget_table(record))
+    if chosen is None:
+        pytest.skip("the pilots have not settled the budget yet")
+    assert get_profile("study").epochs == get_profile("study").baseline_epochs == chosen
+
+
+def test_a_renamed_profile_is_found_by_its_earlier_name():
+    assert get_profile("cpu") is get_profile("quick")
 
 
 def test_unknown_profile_names_the_known_ones():
-    with pytest.raises(KeyError, match="unknown profile 'gpu'; choose one of smoke, cpu, long, full"):
+    with pytest.raises(KeyError, match="unknown profile 'gpu'; choose one of study, quick, smoke, full"):
         get_profile("gpu")

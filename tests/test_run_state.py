@@ -26,7 +26,7 @@ def test_state_round_trips_and_compares_by_job(tmp_path):
     state.save(tmp_path)
     assert read_state(tmp_path) == state and read_state(tmp_path / "none") is None
     assert state.same_job(RunState("smoke", "/data/a", 0)) and not state.same_job(RunState("smoke", "/data/a", 1))
-    assert not state.same_job(RunState("smoke", "/data/b", 0)) and not state.same_job(RunState("cpu", "/data/a", 0))
+    assert not state.same_job(RunState("smoke", "/data/b", 0)) and not state.same_job(RunState("quick", "/data/a", 0))
 
 
 def test_the_newest_unfinished_run_of_the_same_job_is_resumed(tmp_path):
@@ -36,26 +36,26 @@ def test_the_newest_unfinished_run_of_the_same_job_is_resumed(tmp_path):
     started(tmp_path / "smoke-20260103-000000", RunState("smoke", "/data/other", 0))
     started(tmp_path / "smoke-20260104-000000", wanted, finished=True)
     assert find_resumable(tmp_path, wanted) == newest
-    assert find_resumable(tmp_path, RunState("cpu", "/data/a", 0)) is None
+    assert find_resumable(tmp_path, RunState("quick", "/data/a", 0)) is None
 
 
 def test_expected_seconds_come_from_the_newest_finished_run(tmp_path):
-    started(tmp_path / "cpu-1", RunState("cpu", "/d", 0, {"01_x.ipynb": 10.0}), finished=True)
-    started(tmp_path / "cpu-2", RunState("cpu", "/d", 0, {"01_x.ipynb": 20.0}), finished=True)
-    started(tmp_path / "cpu-3", RunState("cpu", "/d", 0, {"01_x.ipynb": 99.0}))
-    assert expected_seconds(tmp_path, "cpu") == ({"01_x.ipynb": 20.0}, "cpu-2")
+    started(tmp_path / "quick-1", RunState("quick", "/d", 0, {"01_x.ipynb": 10.0}), finished=True)
+    started(tmp_path / "quick-2", RunState("quick", "/d", 0, {"01_x.ipynb": 20.0}), finished=True)
+    started(tmp_path / "quick-3", RunState("quick", "/d", 0, {"01_x.ipynb": 99.0}))
+    assert expected_seconds(tmp_path, "quick") == ({"01_x.ipynb": 20.0}, "quick-2")
     assert expected_seconds(tmp_path, "smoke") == ({}, "")
 
 
 def test_expected_seconds_fall_back_to_the_published_run_of_the_same_profile(tmp_path):
     published = tmp_path / "results" / INFO_FILE
     published.parent.mkdir()
-    published.write_text(json.dumps({"profile": "cpu", "notebook_seconds": {"01_x.ipynb": 30.0}, "machine": "Zen 4"}))
+    published.write_text(json.dumps({"profile": "quick", "notebook_seconds": {"01_x.ipynb": 30.0}, "machine": "Zen 4"}))
     runs = tmp_path / "runs"
-    assert expected_seconds(runs, "cpu", published) == ({"01_x.ipynb": 30.0}, "the published run (Zen 4)")
+    assert expected_seconds(runs, "quick", published) == ({"01_x.ipynb": 30.0}, "the published run (Zen 4)")
     assert expected_seconds(runs, "smoke", published) == ({}, "")
-    started(runs / "cpu-1", RunState("cpu", "/d", 0, {"01_x.ipynb": 10.0}), finished=True)
-    assert expected_seconds(runs, "cpu", published) == ({"01_x.ipynb": 10.0}, "cpu-1")  # a run here wins
+    started(runs / "quick-1", RunState("quick", "/d", 0, {"01_x.ipynb": 10.0}), finished=True)
+    assert expected_seconds(runs, "quick", published) == ({"01_x.ipynb": 10.0}, "quick-1")  # a run here wins
 
 
 def test_a_given_folder_is_resumed_refused_or_used(tmp_path):
@@ -77,12 +77,12 @@ def test_a_given_folder_is_resumed_refused_or_used(tmp_path):
 
 
 def test_the_chosen_model_is_the_one_notebook_04_chose_in_the_newest_finished_run(tmp_path):
-    for name, model in (("cpu-20260101-000000", "vgg_adam"), ("smoke-20260102-000000", "nouri_net")):
+    for name, model in (("quick-20260101-000000", "vgg_adam"), ("smoke-20260102-000000", "nouri_net")):
         run_dir = started(tmp_path / name, RunState("x", "/d", 0), finished=True)
         (run_dir / "evaluation.json").write_text(json.dumps({"final_model": model}))
         (run_dir / "models").mkdir()
         (run_dir / "models" / f"{model}.keras").write_bytes(b"model")
-    unfinished = started(tmp_path / "cpu-20260103-000000", RunState("x", "/d", 0))
+    unfinished = started(tmp_path / "quick-20260103-000000", RunState("x", "/d", 0))
     (unfinished / "evaluation.json").write_text(json.dumps({"final_model": "other"}))
     assert chosen_model(tmp_path) == tmp_path / "smoke-20260102-000000" / "models" / "nouri_net.keras"
     with pytest.raises(FileNotFoundError, match="other.keras not found"):
@@ -94,31 +94,31 @@ def test_the_chosen_model_is_the_one_notebook_04_chose_in_the_newest_finished_ru
 def test_a_notebook_reads_its_inputs_from_its_run_or_the_newest_finished_run(tmp_path, capsys):
     runs, interactive = tmp_path / "runs", tmp_path / "runs" / "interactive"
     interactive.mkdir(parents=True)
-    older = started(runs / "cpu-20260101-000000", RunState("cpu", "/d", 0), finished=True)
-    newer = started(runs / "cpu-20260102-000000", RunState("cpu", "/d", 0), finished=True)
-    unfinished = started(runs / "cpu-20260103-000000", RunState("cpu", "/d", 0))
+    older = started(runs / "quick-20260101-000000", RunState("quick", "/d", 0), finished=True)
+    newer = started(runs / "quick-20260102-000000", RunState("quick", "/d", 0), finished=True)
+    unfinished = started(runs / "quick-20260103-000000", RunState("quick", "/d", 0))
     for run in (older, newer, unfinished):
         (run / "training_results.json").write_text("{}")
-    assert inputs_of(interactive, "training_results.json", "cpu", runs) == newer
-    assert "finished run cpu-20260102-000000" in capsys.readouterr().out
+    assert inputs_of(interactive, "training_results.json", "quick", runs) == newer
+    assert "finished run quick-20260102-000000" in capsys.readouterr().out
     (interactive / "training_results.json").write_text("{}")
-    assert inputs_of(interactive, "training_results.json", "cpu", runs) == interactive  # its own run first
+    assert inputs_of(interactive, "training_results.json", "quick", runs) == interactive  # its own run first
 
 
 def test_with_no_run_the_error_says_in_one_line_what_to_run_and_how_long(tmp_path):
     published = tmp_path / "run_info.json"
-    published.write_text(json.dumps({"profile": "cpu", "notebook_seconds": {"01": 60.0, "03": 1380.0},
+    published.write_text(json.dumps({"profile": "study", "notebook_seconds": {"01": 60.0, "03": 1380.0},
                                      "machine": "Zen 4, 2 cores"}))
     with pytest.raises(FileNotFoundError) as error:
-        inputs_of(tmp_path / "interactive", "evaluation.json", "cpu", tmp_path / "runs", published)
+        inputs_of(tmp_path / "interactive", "evaluation.json", "study", tmp_path / "runs", published)
     message = str(error.value)
     assert "\n" not in message and "run `make run` first (about 24 min, going by the published run (Zen 4, 2 cores))" in message
-    with pytest.raises(FileNotFoundError, match="run `make run PROFILE=long` first"):
-        inputs_of(tmp_path / "interactive", "evaluation.json", "long", tmp_path / "runs", published)
+    with pytest.raises(FileNotFoundError, match="run `make run PROFILE=quick` first"):
+        inputs_of(tmp_path / "interactive", "evaluation.json", "quick", tmp_path / "runs", published)
 
 
 def test_the_chosen_model_is_found_where_notebook_04_read_the_models(tmp_path):
-    source, evaluated = tmp_path / "cpu-1", tmp_path / "interactive"
+    source, evaluated = tmp_path / "quick-1", tmp_path / "interactive"
     (source / "models").mkdir(parents=True)
     (source / "models" / "net.keras").write_bytes(b"model")
     evaluated.mkdir()

@@ -35,26 +35,26 @@ def test_publish_strips_noise_and_makes_paths_portable(tmp_path):
     run_dir, notebook_dir, figures_dir, results_dir = tmp_path / "run", tmp_path / "nb", tmp_path / "fig", tmp_path / "res"
     (run_dir / "figures").mkdir(parents=True)
     notebook_dir.mkdir()
-    cell = new_code_cell(f'run_dir = "{PROJECT_ROOT.resolve()}/runs/cpu-1"', execution_count=7)
+    cell = new_code_cell(f'run_dir = "{PROJECT_ROOT.resolve()}/runs/quick-1"', execution_count=7)
     cell.outputs = [new_output("execute_result", {"text/plain": "3"}, execution_count=7)]
     cell.metadata["papermill"] = {"duration": 1.0}
     notebook = new_notebook(cells=[cell])
     notebook.metadata["papermill"] = {"start_time": "x"}
     nbformat.write(notebook, run_dir / "01_x.ipynb")
     (run_dir / "figures" / "01_a.png").write_bytes(b"\x89PNG")
-    (run_dir / "training_results.json").write_text(json.dumps({"model": f"{PROJECT_ROOT.resolve()}/runs/cpu-1/m.keras"}))
+    (run_dir / "training_results.json").write_text(json.dumps({"model": f"{PROJECT_ROOT.resolve()}/runs/quick-1/m.keras"}))
     (run_dir / "split.npz").write_bytes(b"arrays")
     with pytest.raises(FileNotFoundError, match="not a finished run"):
         publish_run(run_dir, notebook_dir, figures_dir, results_dir)
-    (run_dir / "run_info.json").write_text(json.dumps({"profile": "cpu"}))
+    (run_dir / "run_info.json").write_text(json.dumps({"profile": "quick"}))
     publish_run(run_dir, notebook_dir, figures_dir, results_dir)
     published = nbformat.read(notebook_dir / "01_x.ipynb", as_version=4)
-    assert published.cells[0].source == 'run_dir = "../runs/cpu-1"'
+    assert published.cells[0].source == 'run_dir = "../runs/quick-1"'
     assert published.cells[0].execution_count is None and published.cells[0].outputs[0]["execution_count"] is None
     assert "papermill" not in published.metadata and "papermill" not in published.cells[0].metadata
     assert (figures_dir / "01_a.png").read_bytes() == b"\x89PNG"
     # the metrics files, with the project's paths relative to it; never arrays or models
-    assert json.loads((results_dir / "training_results.json").read_text()) == {"model": "runs/cpu-1/m.keras"}
+    assert json.loads((results_dir / "training_results.json").read_text()) == {"model": "runs/quick-1/m.keras"}
     assert sorted(p.name for p in results_dir.iterdir()) == ["run_info.json", "training_results.json"]
 
 

@@ -93,7 +93,7 @@ def synth_dir_for(profile: Profile, seed: int = 0) -> Path:
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None, profile: Profile, seed: int = 0, progress: bool = True) -> Path:
-    """The folder a run reads: ``data_dir`` if given; else, for a profile that uses real data (``cpu``, ``full``),
+    """The folder a run reads: ``data_dir`` if given; else, for a profile that uses real data (every one but ``smoke``),
     the real Kaggle files in ``data/raw``, then the real faces converted into ``data/real-faces`` (converted now
     from a Udacity source at hand, see :func:`udacity_source`, or downloaded first when online); else FKP-synth, generated once for the profile and
     reused. The ``smoke`` profile always runs on FKP-synth (the fast test data)."""

@@ -30,6 +30,7 @@ from fkp_helpers.evaluation.metrics import (
     per_keypoint_rmse,
     point_distances,
     rmse_and_se,
+    mean_rmse_difference_and_se,
     rmse_difference_and_se,
     rmse_px,
     squared_coordinate_errors,
@@ -60,6 +61,7 @@ from fkp_helpers.evaluation.tables import (
     table_records,
 )
 from fkp_helpers.evaluation.plots import CONFIDENCE_Z, error_against, pck_curves, per_keypoint_error_bars
+from fkp_helpers.evaluation.seed_pairs import MEAN_ROW, describe_seed_pairs, seed_paired_differences
 from fkp_helpers.evaluation.submission import (
     LOOKUP_COLUMNS,
     REGIME_NAMES,

@@ -125,12 +125,26 @@ def rmse_difference_and_se(squared_first: np.ndarray, squared_second: np.ndarray
     that err alike on the same faces get a narrower interval for their difference than their separate intervals
     suggest.
     """
-    if squared_first.shape != squared_second.shape or (np.isnan(squared_first) != np.isnan(squared_second)).any():
-        raise ValueError("a paired difference needs both models' errors on the same faces and labelled coordinates; "
-                         f"got shapes {squared_first.shape} and {squared_second.shape} or different missing labels")
-    first, faces, first_influence = _rmse_influence(squared_first)
-    second, _, second_influence = _rmse_influence(squared_second)
-    return second - first, standard_error(second_influence - first_influence, units_of(clusters, faces))
+    return mean_rmse_difference_and_se([(squared_first, squared_second)], clusters)
+
+
+def mean_rmse_difference_and_se(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+                                clusters: np.ndarray | None = None) -> tuple[float, float]:
+    """The mean over ``pairs`` of second RMSE minus first (each pair as in :func:`rmse_difference_and_se`, all on the
+    same faces), and its standard error over the faces (or ``clusters``): the faces' differences of contributions,
+    averaged over the pairs, are the units' contributions to the mean difference. With several seeds of two
+    optimizers, it says how much the mean difference hangs on which people were tested, with the runs held fixed."""
+    differences, influences, faces = [], [], None
+    for squared_first, squared_second in pairs:
+        if squared_first.shape != squared_second.shape or (np.isnan(squared_first) != np.isnan(squared_second)).any():
+            raise ValueError("a paired difference needs both models' errors on the same faces and labelled "
+                             f"coordinates; got shapes {squared_first.shape} and {squared_second.shape} or different "
+                             "missing labels")
+        first, faces, first_influence = _rmse_influence(squared_first)
+        second, _, second_influence = _rmse_influence(squared_second)
+        differences.append(second - first)
+        influences.append(second_influence - first_influence)
+    return float(np.mean(differences)), standard_error(np.mean(influences, axis=0), units_of(clusters, faces))
 
 
 def per_keypoint_errors(predicted: np.ndarray, truth: np.ndarray, clusters: np.ndarray | None = None) -> pd.DataFrame:

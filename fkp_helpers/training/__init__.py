@@ -66,12 +66,12 @@ from fkp_helpers.training.range_test import (
     range_test_rate,
 )
 from fkp_helpers.training.rate_grid import (
-    GRID_FACTORS,
     RateTrials,
     adopt_trial,
     describe_grid_edges,
     describe_rate_trials,
     grid_position,
+    next_rate,
     pick_grid_rate,
     plot_rate_trials,
     rate_grid,

@@ -5,18 +5,30 @@
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import matplotlib.figure
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from fkp_helpers.data.datasets import PROJECT_ROOT
 from fkp_helpers.training.loop import TrainingResult
 from fkp_helpers.training.losses import MONITOR
 from fkp_helpers.training.study import validation_curve
 
 BUDGET_TOLERANCE = 0.02
 """B is within tolerance when its best validation RMSE is at most 2 % above its twin's at 2B."""
+PILOTS_FILE = PROJECT_ROOT / "results" / "budget_pilots.json"
+"""The committed record of the pilots (``scripts/budget_pilots.py`` writes it)."""
+
+
+def read_pilots(path: Path = PILOTS_FILE) -> dict[str, Any]:
+    """The pilots' record; a missing file is an error that names it and the script that writes it."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no budget pilots recorded; python scripts/budget_pilots.py trains them")
+    return json.loads(path.read_text())
 
 
 def run_record(result: TrainingResult, **extra: Any) -> dict[str, Any]:
@@ -64,6 +76,21 @@ def choose_budget(table: pd.DataFrame, precision: str = "float32", tolerance: fl
         if ratio in table and table[ratio].notna().all() and (table[ratio] <= 1 + tolerance).all():
             return int(budget)
     return None
+
+
+def describe_budget(record: dict[str, Any], epochs: int) -> str:
+    """One sentence: the budget the pilots chose (``choose_budget``), on what data, and where a run of ``epochs``
+    epochs stands against it."""
+    chosen = choose_budget(budget_table(record))
+    data = record.get("data", "?").split(":")[0]
+    if chosen is None:
+        return (f"The budget pilots ({data}) have not settled the budget yet: a run of {epochs} epochs is not known to "
+                "have converged.")
+    verdict = ("at the budget or above it" if epochs >= chosen else
+               "below it: its curves are still falling when it stops, so its numbers are not the study's")
+    return (f"The budget pilots ({data}) chose B = {chosen} epochs: each optimizer's best validation RMSE at {chosen} "
+            f"epochs is within {BUDGET_TOLERANCE:.0%} of its own run at {2 * chosen}. This run trains {epochs} epochs "
+            f"a run, {verdict}.")
 
 
 def plot_pilots(record: dict[str, Any]) -> matplotlib.figure.Figure:

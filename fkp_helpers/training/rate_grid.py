@@ -3,14 +3,16 @@
 A range test reads a rate from where the training loss is lowest before it diverges, so its reading hangs on the
 step at which one batch blows up: two tests that agreed within 0.5 % for 45 of 50 steps read Adam rates 3.2 times
 apart, and at the higher one Adam learned nothing (README, "The protocol was revised twice"). The trials settle the
-rate by what the study measures: each optimizer trains one run of the study's full budget at each rate of
-``rate_grid`` (its reading and half a decade below), from the first seed's initial weights, on its batches, under the
-study's schedule; the rate whose run reaches the lowest validation RMSE is the peak (``pick_grid_rate``; where every
-trial diverges, half a decade below the lowest, and the study's own restarts halve it further). The picked trial is
-the study's run of that seed (``adopt_trial``), so only the other trial costs extra. Both optimizers get the same
-number of trials and steps: equal tuning effort.
+rate by what the study measures (Choi et al. 2019: tune at the final budget): each optimizer trains one run of the
+study's full budget at each rate of ``rate_grid`` (multiples of its reading, half a decade apart: the profile's
+``rate_factors``), from the first seed's initial weights, on its batches, under the study's schedule; while the best
+sits at an edge of the rates tried, one more trial half a decade beyond that edge, up to the profile's
+``grid_extensions`` (``rate_trials``). The rate whose run reaches the lowest validation RMSE is the peak
+(``pick_grid_rate``; where every trial diverges, half a decade below the lowest, and the study's own restarts halve
+it further). The picked trial is the study's run of that seed (``adopt_trial``). Both optimizers get the same grid
+rule: equal tuning effort. The range test places the grid; the trials pick the rate.
 
-Shorter trials were tried first and measured nothing here: of six one-epoch trials (a third of the cpu profile's
+Shorter trials were tried first and measured nothing here: of six one-epoch trials (a third of the quick profile's
 budget) on the real faces, five ended within 2 % of the mean shape's validation RMSE and one diverged.
 """
 from __future__ import annotations
@@ -26,15 +28,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from fkp_helpers.profiles import HALF_DECADE
 from fkp_helpers.training.loop import TrainingResult, copy_run
 from fkp_helpers.training.study import train_scheduled
 
-GRID_FACTORS = (10 ** -0.5, 1.0)
-"""The trial rates, as multiples of the range test's reading: half a decade below it, and the reading itself. The
-reading sits a decade below where the test's loss was lowest, near divergence, so the risk it carries is a rate too
-high; the grid looks below it, not above."""
-BELOW_GRID = GRID_FACTORS[0]
-"""``pick_grid_rate`` where every trial diverged: one grid step (half a decade) below the lowest trial rate."""
 
 
 @dataclass
@@ -46,7 +43,7 @@ class RateTrials:
     runs: dict[float, TrainingResult]
 
 
-def rate_grid(reading: float, factors: tuple[float, ...] = GRID_FACTORS) -> list[float]:
+def rate_grid(reading: float, factors: tuple[float, ...]) -> list[float]:
     """The trial rates for a range test's ``reading``, lowest first."""
     if reading <= 0:
         raise ValueError(f"a range test's reading must be a positive rate, got {reading}")
@@ -64,27 +61,41 @@ def rate_trials(
     run_dir: str | os.PathLike,
     name: str,
     progress_every: int = 1,
+    extensions: int = 0,
 ) -> RateTrials:
-    """One ``train_scheduled`` run per rate, named ``<name>_trial<k>``, from ``build_initial()``, with no restart
-    when it diverges."""
-    rows, runs = [], {}
-    for index, rate in enumerate(rates):
+    """One ``train_scheduled`` run per rate, named ``<name>_trial<k>`` in the order trained, from ``build_initial()``,
+    with no restart when it diverges; then, up to ``extensions`` times while the best trial sits at the lowest or
+    highest rate tried (or every trial diverged), one more trial half a decade beyond that edge (``next_rate``)."""
+    rows, runs, pending = [], {}, sorted(rates)
+    while pending:
+        rate = pending.pop(0)
         try:
             runs[rate] = train_scheduled(build_initial(), batches, val_data, optimizer_name, rate, epochs, seed,
-                                         run_dir, f"{name}_trial{index}", progress_every=progress_every, retries=0)
+                                         run_dir, f"{name}_trial{len(rows)}", progress_every=progress_every, retries=0)
             rmse = runs[rate].best_val_rmse_px
         except FloatingPointError:
             rmse = float("inf")
         rows.append({"learning_rate": rate, "val_rmse_px": rmse, "diverged": not np.isfinite(rmse)})
+        if not pending and len(rows) < len(rates) + extensions:
+            pending = [rate for rate in [next_rate(pd.DataFrame(rows))] if rate is not None]
     return RateTrials(pd.DataFrame(rows), runs)
+
+
+def next_rate(table: pd.DataFrame) -> float | None:
+    """The trial that would bracket the pick: half a decade below the lowest rate where the pick is there (or every
+    trial diverged), above the highest where it is there; None where the pick lies between two trials."""
+    where = grid_position(table)
+    if where in ("lowest", "below"):
+        return float(table["learning_rate"].min()) / HALF_DECADE
+    return float(table["learning_rate"].max()) * HALF_DECADE if where == "highest" else None
 
 
 def pick_grid_rate(table: pd.DataFrame) -> float:
     """The rule fixed before the study's runs: the rate of the trial with the lowest validation RMSE; where every
-    trial diverged, the lowest trial rate times ``BELOW_GRID``."""
+    trial diverged, half a decade below the lowest trial rate."""
     finite = table[np.isfinite(table["val_rmse_px"])]
     if finite.empty:
-        return float(table["learning_rate"].min()) * BELOW_GRID
+        return float(table["learning_rate"].min()) / HALF_DECADE
     return float(finite.loc[finite["val_rmse_px"].idxmin(), "learning_rate"])
 
 

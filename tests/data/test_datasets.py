@@ -48,7 +48,7 @@ def test_resolve_prefers_real_files_and_refuses_partial_sets(tmp_path, monkeypat
     monkeypatch.setattr(datasets, "SYNTH_ROOT", tmp_path / "synth")
     monkeypatch.setattr(datasets, "REAL_FACES_DIR", tmp_path / "real-faces")
     monkeypatch.setattr(datasets, "UDACITY_SOURCES", (tmp_path / "no-such-source",))
-    smoke, cpu = get_profile("smoke"), get_profile("cpu")
+    smoke, quick = get_profile("smoke"), get_profile("quick")
     generated = resolve_data_dir(None, smoke, progress=False)
     assert generated.parent == tmp_path / "synth" and (generated / "training.zip").is_file()
     stamp = (generated / "training.zip").stat().st_mtime_ns
@@ -57,10 +57,10 @@ def test_resolve_prefers_real_files_and_refuses_partial_sets(tmp_path, monkeypat
     raw.mkdir()
     shutil.copy(tiny_synth_dir / "training.zip", raw)
     with pytest.raises(FileNotFoundError, match="holds some Kaggle files but not test.zip or test.csv"):
-        resolve_data_dir(None, cpu)
+        resolve_data_dir(None, quick)
     for name in ("test.zip", "IdLookupTable.csv", "SampleSubmission.csv"):
         shutil.copy(tiny_synth_dir / name, raw)
-    assert resolve_data_dir(None, cpu) == raw
+    assert resolve_data_dir(None, quick) == raw
     assert resolve_data_dir(None, smoke, progress=False) == generated, "the smoke profile always runs on FKP-synth"
     data = load_series_data(raw)
     assert data.source == "kaggle" and data.hidden_truth is None and "real Kaggle files" in data.description
@@ -70,10 +70,10 @@ def test_real_faces_come_after_kaggle_files_and_are_converted_once(tmp_path, mon
     monkeypatch.setattr(datasets, "RAW_DIR", tmp_path / "raw")
     monkeypatch.setattr(datasets, "REAL_FACES_DIR", tmp_path / "real-faces")
     monkeypatch.setattr(datasets, "UDACITY_SOURCES", (tmp_path / "absent.zip", udacity_subset))
-    folder = resolve_data_dir(None, get_profile("cpu"), progress=False)
+    folder = resolve_data_dir(None, get_profile("quick"), progress=False)
     assert folder == tmp_path / "real-faces"
     stamp = (folder / "training.zip").stat().st_mtime_ns
-    assert resolve_data_dir(None, get_profile("cpu"), progress=False) == folder
+    assert resolve_data_dir(None, get_profile("quick"), progress=False) == folder
     assert (folder / "training.zip").stat().st_mtime_ns == stamp, "converted once, then reused"
     data = load_series_data(folder)
     assert data.source == "real-faces" and "faces and landmarks are real" in data.description
@@ -83,7 +83,7 @@ def test_real_faces_come_after_kaggle_files_and_are_converted_once(tmp_path, mon
     info.pop(X_OFFSET_KEY)
     info_path.write_text(json.dumps(info))
     with pytest.raises(FileExistsError, match="converted with a landmark x correction of 0.0 px.*delete the folder"):
-        resolve_data_dir(None, get_profile("cpu"), progress=False)
+        resolve_data_dir(None, get_profile("quick"), progress=False)
     assert (folder / "training.zip").stat().st_mtime_ns == stamp, "an outdated conversion is named, never replaced"
 
 

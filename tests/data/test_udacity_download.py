@@ -88,7 +88,7 @@ def _no_faces_at_hand(tmp_path, monkeypatch, url: str) -> None:
 
 def test_the_main_job_downloads_the_real_faces_itself_when_online(tmp_path, monkeypatch, served_zip, capsys):
     _no_faces_at_hand(tmp_path, monkeypatch, served_zip)
-    folder = datasets.resolve_data_dir(None, get_profile("cpu"), progress=False)
+    folder = datasets.resolve_data_dir(None, get_profile("quick"), progress=False)
     assert folder == tmp_path / "data" / "real-faces"
     out = capsys.readouterr().out
     assert re.search(r"Downloading the real faces \(\d+ MB\) from http://127\.0\.0\.1", out)

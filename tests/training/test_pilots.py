@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import math
 
-from fkp_helpers.training.pilots import budget_table, choose_budget, plot_pilots
+import pytest
+
+from fkp_helpers.training.pilots import budget_table, choose_budget, describe_budget, plot_pilots, read_pilots
 
 
 def _run(optimizer: str, epochs: int, best: float) -> dict:
@@ -40,6 +42,19 @@ def test_choose_budget_is_none_until_a_budget_and_its_twin_have_both_run():
     assert choose_budget(budget_table(_record(_run("sgd", 60, 2.0)))) is None
     runs = [_run("sgd", 30, 2.0), _run("sgd", 60, 1.98), _run("adam", 60, 2.0)]
     assert choose_budget(budget_table(_record(*runs))) is None  # Adam's 30-epoch twin is missing
+
+
+def test_describe_budget_says_where_a_run_stands_against_the_chosen_budget():
+    record = {**_record(_run("sgd", 30, 2.0), _run("sgd", 60, 1.98)), "data": "real faces: 2852 photographs"}
+    assert describe_budget(record, 30).startswith("The budget pilots (real faces) chose B = 30 epochs: each ")
+    assert describe_budget(record, 60).endswith("This run trains 60 epochs a run, at the budget or above it.")
+    assert "below it: its curves are still falling" in describe_budget(record, 3)
+    assert "have not settled the budget yet" in describe_budget(_record(_run("sgd", 30, 2.0)), 30)
+
+
+def test_a_missing_pilot_record_names_the_file_and_the_script(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"none\.json: no budget pilots recorded; python scripts/budget_pilots"):
+        read_pilots(tmp_path / "none.json")
 
 
 def test_plot_pilots_draws_a_panel_per_optimizer_with_the_floor():

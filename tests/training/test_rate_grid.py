@@ -5,15 +5,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fkp_helpers.profiles import get_profile
 from fkp_helpers.training.batches import ArrayBatches
 from fkp_helpers.training.losses import MONITOR
 from fkp_helpers.training.models import copy_model
 from fkp_helpers.training.rate_grid import (
-    GRID_FACTORS,
     adopt_trial,
     describe_grid_edges,
     describe_rate_trials,
     grid_position,
+    next_rate,
     pick_grid_rate,
     plot_rate_trials,
     rate_grid,
@@ -22,11 +23,12 @@ from fkp_helpers.training.rate_grid import (
 from fkp_helpers.training.study import near_floor
 
 
-def test_the_grid_is_the_reading_and_half_a_decade_below_it():
-    assert rate_grid(0.01) == pytest.approx([0.01 / 10 ** 0.5, 0.01])
-    assert len(rate_grid(1e-3)) == len(GRID_FACTORS)
+def test_the_grid_is_each_profiles_multiples_of_the_reading_lowest_first():
+    assert rate_grid(0.01, get_profile("quick").rate_factors) == pytest.approx([0.01 / 10 ** 0.5, 0.01])
+    assert rate_grid(0.01, get_profile("study").rate_factors) == pytest.approx(
+        [0.001, 0.01 / 10 ** 0.5, 0.01, 0.01 * 10 ** 0.5])
     with pytest.raises(ValueError, match="positive rate"):
-        rate_grid(0.0)
+        rate_grid(0.0, (1.0,))
 
 
 def trials_of(scores):
@@ -55,6 +57,13 @@ def test_a_pick_at_an_edge_of_its_grid_is_called_unbracketed():
         "a better rate may lie beyond, untried, so the comparison is of the picked rates, not of each optimizer at "
         "its best rate.")
     assert describe_grid_edges({"SGD": trials_of([3.4, 3.2, 3.3])}).startswith("Every pick lies between two")
+
+
+def test_the_next_trial_brackets_a_pick_at_an_edge_and_none_follows_an_interior_one():
+    assert next_rate(trials_of([3.1, 3.2, 3.3])) == pytest.approx(1e-3 / 10 ** 0.5)
+    assert next_rate(trials_of([3.3, 3.2, 3.1])) == pytest.approx(1e-2 * 10 ** 0.5)
+    assert next_rate(trials_of([np.inf, np.inf])) == pytest.approx(1e-3 / 10 ** 0.5)
+    assert next_rate(trials_of([3.4, 3.2, np.inf])) is None
 
 
 def test_the_trial_figure_marks_the_pick_the_diverged_trials_and_the_mean_shape():
@@ -108,3 +117,19 @@ def test_trials_start_from_the_same_weights_score_a_diverged_rate_as_infinite_an
     assert adopted.model_path == tmp_path / "models" / "vgg_sgd_s0.keras"
     assert pd.read_csv(adopted.history_path)[MONITOR].min() == pytest.approx(adopted.best_val_rmse_px)
     assert adopt_trial(trials, 1e30, "vgg_sgd_s0") is None, "no finished trial at that rate: the study trains it"
+
+
+def test_trials_extend_beyond_the_edge_where_the_best_sits_until_it_is_bracketed_or_extensions_run_out(
+        data, initial_model, tmp_path):
+    train, val = data
+    batches = ArrayBatches(*train, batch_size=8, shuffle=True, seed=0)
+    build = lambda: copy_model(initial_model)  # noqa: E731
+    trials = rate_trials(build, batches, val, "sgd", [1e29, 1e30], epochs=1, seed=0, run_dir=tmp_path, name="vgg",
+                         extensions=2)
+    rates = list(trials.table["learning_rate"])
+    assert rates == pytest.approx([1e29, 1e30, 1e29 / 10 ** 0.5, 1e29 / 10])
+    assert trials.table["diverged"].tolist() == [True, True, True, True], "every trial diverged: extended below, twice"
+    once = rate_trials(build, batches, val, "sgd", [1e-3, 1e30], epochs=1, seed=0, run_dir=tmp_path / "b", name="vgg",
+                       extensions=1)
+    assert list(once.table["learning_rate"]) == pytest.approx([1e-3, 1e30, 1e-3 / 10 ** 0.5]), "one extension below"
+    assert list(once.runs) == pytest.approx([1e-3, 1e-3 / 10 ** 0.5])
