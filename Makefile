@@ -29,7 +29,7 @@ test: $(STAMP)  ## every test: unit tests, the notebooks on the smoke profile (p
 test-fast: $(STAMP)  ## the unit tests alone (pytest -m "not slow"; 3.5 min on 2 cores)
 	$(PY) -m pytest -m "not slow"
 
-publish: $(STAMP)  ## copy a finished run's notebooks and figures into the repo: make publish RUN=runs/cpu-...
+publish: $(STAMP)  ## copy a finished run's notebooks and figures into the repo: make publish RUN=runs/study-...
 	$(PY) -m fkp_helpers publish $(RUN)
 
 data: $(STAMP)  ## download the real Kaggle files into data/raw (needs Kaggle API credentials)

@@ -131,7 +131,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=2281, help="training images in a loop epoch")
     parser.add_argument("--epochs", type=int, default=3, help="loop epochs (the first is not timed)")
-    parser.add_argument("--batch-size", type=int, default=32, help="the cpu profile's batch size")
+    parser.add_argument("--batch-size", type=int, default=32, help="the study's batch size")
     parser.add_argument("--steps", type=int, default=24,
                         help="bare VGG steps timed (after 2 untimed; 4x for Nouri's net)")
     args = parser.parse_args()

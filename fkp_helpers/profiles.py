@@ -43,8 +43,8 @@ class Profile:
 STUDY = Profile(
     name="study",
     description=("the main job, the optimizer study: full-size data (real faces where at hand, else FKP-synth), "
-                 "float32, 60 epochs a run (the budget the pilots measured), 4 rates half a decade apart per "
-                 "optimizer (more while the best sits at an edge), 3 seeds; hours on 2 cores"),
+                 "float32, 60 epochs a run (for now: the pilots rejected 30 and check 60 against 120), 4 rates half "
+                 "a decade apart per optimizer (more while the best sits at an edge), 3 seeds; hours on 2 cores"),
     synth_train=7049, synth_test=1783, epochs=60, baseline_epochs=60, batch_size=32, seeds=3,
     range_test_steps=50, rate_factors=(1 / HALF_DECADE**2, 1 / HALF_DECADE, 1.0, HALF_DECADE), grid_extensions=3,
 )
@@ -77,9 +77,19 @@ RENAMED = {"cpu": "quick"}
 """Earlier names of profiles, so that the records of earlier runs (``runs/cpu-*``) still read."""
 
 
+def current_name(name: str) -> str:
+    """A profile's name today, for a name it once had (``RENAMED``); other names as they are."""
+    return RENAMED.get(name, name)
+
+
+def all_names(name: str) -> list[str]:
+    """A profile's name and every name it once had: the prefixes of its run folders."""
+    return [name, *(old for old, new in RENAMED.items() if new == name)]
+
+
 def get_profile(name: str) -> Profile:
     """The profile called ``name`` (or once called it: ``RENAMED``); the error lists the known ones."""
     try:
-        return PROFILES[RENAMED.get(name, name)]
+        return PROFILES[current_name(name)]
     except KeyError:
         raise KeyError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}") from None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fkp_helpers.data.datasets import PROJECT_ROOT
 from fkp_helpers.data.kaggle_io import write_atomically
-from fkp_helpers.profiles import STUDY
+from fkp_helpers.profiles import STUDY, all_names, current_name
 
 STATE_FILE = "run_state.json"
 INFO_FILE = "run_info.json"
@@ -31,7 +31,8 @@ class RunState:
 
     def same_job(self, other: "RunState") -> bool:
         """Whether ``other`` asks for the same run (profile, data and seed), whatever has finished."""
-        return (self.profile, self.data_dir, self.seed) == (other.profile, other.data_dir, other.seed)
+        return ((current_name(self.profile), self.data_dir, self.seed)
+                == (current_name(other.profile), other.data_dir, other.seed))
 
     def save(self, run_dir: Path) -> None:
         """Write the state into ``run_dir`` atomically."""
@@ -50,8 +51,10 @@ def is_finished(run_dir: Path) -> bool:
 
 
 def newest_first(runs_dir: Path, profile: str = "*") -> list[Path]:
-    """The run folders ``<profile>-<YYYYmmdd-HHMMSS>`` of ``runs_dir`` (any profile by default), newest first."""
-    return sorted(runs_dir.glob(f"{profile}-*"), key=lambda run_dir: run_dir.name.split("-", 1)[-1], reverse=True)
+    """The run folders ``<profile>-<YYYYmmdd-HHMMSS>`` of ``runs_dir`` (any profile by default; a profile's folders
+    under its earlier names too), newest first."""
+    folders = {folder for name in all_names(profile) for folder in runs_dir.glob(f"{name}-*")}
+    return sorted(folders, key=lambda run_dir: run_dir.name.split("-", 1)[-1], reverse=True)
 
 
 def find_resumable(runs_dir: Path, wanted: RunState) -> Path | None:
@@ -71,7 +74,7 @@ def expected_seconds(runs_dir: Path, profile: str, published: Path | None = None
             seconds = json.loads((run_dir / INFO_FILE).read_text()).get("notebook_seconds", {})
             return seconds, run_dir.name if seconds else ""
     info = json.loads(published.read_text()) if published is not None and published.is_file() else {}
-    if info.get("profile") == profile and info.get("notebook_seconds"):
+    if current_name(info.get("profile", "")) == current_name(profile) and info.get("notebook_seconds"):
         return info["notebook_seconds"], f"the published run ({info.get('machine', 'machine not recorded')})"
     return {}, ""
 

@@ -85,8 +85,10 @@ def main() -> None:
                  data=data.description, train_images=len(train_index), val_images=len(val_index),
                  mean_shape_val_rmse_px=floor)
     recorded = read_record(results)
-    if recorded.get("profile", args.profile) != args.profile:
-        parser.error(f"{results} records pilots of the '{recorded['profile']}' profile; pass --out to keep others apart")
+    for field in ("data", "batch_size"):
+        if recorded.get(field, setup[field]) != setup[field]:
+            parser.error(f"{results} records pilots with another {field} ({recorded[field]!r}, here {setup[field]!r}); "
+                         "pass --out to keep them apart")
     run_dir = args.out / "runs" / "budget-pilots"
     for epochs in args.budgets:
         for optimizer in args.optimizers:

@@ -6,7 +6,7 @@ the labels and the features they mark: if the labels sit ``d`` px right of the f
 images land about ``d`` px left of the labels, and so do the mirror-image predictions mapped back. A vertical offset
 is learnable (nothing mirrors y), so it does not show. ``-(plain + mirrored) / 2`` estimates ``d``.
 
-Run after a main run: ``python scripts/flip_consistency.py runs/quick-...`` (1.5 min on 2 AVX-512 cores). It reads the
+Run after a main run: ``python scripts/flip_consistency.py runs/<profile>-...`` (1.5 min on 2 AVX-512 cores). It reads the
 run's split, data folder and models, and prints one row per model and split (validation, and the test faces where
 their labels are known), mean over keypoints of the mean residual (prediction minus label, px).
 """

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from fkp_helpers.run_state import (
-    INFO_FILE, RunState, chosen_model, expected_seconds, find_resumable, inputs_of, model_chosen_in, read_state,
+    INFO_FILE, RunState, chosen_model, expected_seconds, find_resumable, inputs_of, model_chosen_in, newest_first,
+    read_state,
 )
 from fkp_helpers.runner import choose_run_dir
 
@@ -126,3 +127,10 @@ def test_the_chosen_model_is_found_where_notebook_04_read_the_models(tmp_path):
     (evaluated / "models").mkdir()
     (evaluated / "models" / "net.keras").write_bytes(b"left by an interrupted notebook 03 here")
     assert model_chosen_in(evaluated) == source / "models" / "net.keras"  # the model notebook 04 scored
+
+
+def test_runs_under_a_profiles_earlier_name_are_found_and_resumed(tmp_path):
+    old = started(tmp_path / "cpu-20261201-000000", RunState("cpu", "/d", 0, {"01_x.ipynb": 10.0}))
+    newer = started(tmp_path / "quick-20261202-000000", RunState("quick", "/d", 0), finished=True)
+    assert newest_first(tmp_path, "quick") == [newer, old]
+    assert find_resumable(tmp_path, RunState("quick", "/d", 0)) == old, "the unfinished cpu run is this job"

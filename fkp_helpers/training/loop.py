@@ -251,10 +251,10 @@ def _result(model: keras.Model, name: str, optimizer_name: str, learning_rate: f
     """The TrainingResult of a finished run, read from its history file (and its best weights, if saved)."""
     history = read_history(history_path)
     late_path = _late_path(history_path)
-    if not np.isfinite(history[MONITOR].to_numpy(dtype=float)).any():
+    if not np.isfinite(history[["loss", MONITOR]].to_numpy(dtype=float)).all():
         raise FloatingPointError(
-            f"{name}: training diverged (no finite validation RMSE in {history_path}) at a peak learning rate of "
-            f"{learning_rate:g} with {optimizer_name}; train it again with a lower rate")
+            f"{name}: training diverged (a non-finite loss or validation RMSE in {history_path}) at a peak learning "
+            f"rate of {learning_rate:g} with {optimizer_name}; train it again with a lower rate")
     best_row = history.loc[history[MONITOR].idxmin()]
     if save_best and model_path.is_file():
         model.load_weights(model_path)

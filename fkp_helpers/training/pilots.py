@@ -78,19 +78,34 @@ def choose_budget(table: pd.DataFrame, precision: str = "float32", tolerance: fl
     return None
 
 
+def rejected_budgets(table: pd.DataFrame, precision: str = "float32", tolerance: float = BUDGET_TOLERANCE) -> list[int]:
+    """The budgets at which some optimizer's pilot in ``precision`` ended more than ``tolerance`` above its run at
+    twice the budget: too short, whatever the other optimizers show."""
+    if table.empty or precision not in table.index.get_level_values("precision"):
+        return []
+    table = table.xs(precision, level="precision")
+    return sorted(int(column.removeprefix("ratio_to_2x_")) for column in table.columns
+                  if isinstance(column, str) and (table[column] > 1 + tolerance).any())
+
+
 def describe_budget(record: dict[str, Any], epochs: int) -> str:
     """One sentence: the budget the pilots chose (``choose_budget``), on what data, and where a run of ``epochs``
-    epochs stands against it."""
-    chosen = choose_budget(budget_table(record))
+    epochs stands against it; while none is chosen, against the longest budget they rejected."""
+    table = budget_table(record)
+    chosen, rejected = choose_budget(table), rejected_budgets(table)
     data = record.get("data", "?").split(":")[0]
-    if chosen is None:
-        return (f"The budget pilots ({data}) have not settled the budget yet: a run of {epochs} epochs is not known to "
-                "have converged.")
-    verdict = ("at the budget or above it" if epochs >= chosen else
-               "below it: its curves are still falling when it stops, so its numbers are not the study's")
-    return (f"The budget pilots ({data}) chose B = {chosen} epochs: each optimizer's best validation RMSE at {chosen} "
-            f"epochs is within {BUDGET_TOLERANCE:.0%} of its own run at {2 * chosen}. This run trains {epochs} epochs "
-            f"a run, {verdict}.")
+    below = "below it: its curves are still falling when it stops, so its numbers are not the study's"
+    if chosen is not None:
+        verdict = "at the budget or above it" if epochs >= chosen else below
+        return (f"The budget pilots ({data}) chose B = {chosen} epochs: each optimizer's best validation RMSE at "
+                f"{chosen} epochs is within {BUDGET_TOLERANCE:.0%} of its own run at {2 * chosen}. This run trains "
+                f"{epochs} epochs a run, {verdict}.")
+    if rejected and epochs <= rejected[-1]:
+        return (f"The budget pilots ({data}) have not settled the budget yet, but rejected {rejected[-1]} epochs (an "
+                f"optimizer's best validation RMSE there is more than {BUDGET_TOLERANCE:.0%} above its run at "
+                f"{2 * rejected[-1]}). This run trains {epochs} epochs a run, {below}.")
+    return (f"The budget pilots ({data}) have not settled the budget yet: a run of {epochs} epochs is not known to "
+            "have converged.")
 
 
 def plot_pilots(record: dict[str, Any]) -> matplotlib.figure.Figure:

@@ -9,7 +9,7 @@ import pytest
 
 from fkp_helpers.augment import AugmentedSequence
 from fkp_helpers.training.loop import read_history, train_model
-from fkp_helpers.training.losses import MaskedMSE
+from fkp_helpers.training.losses import MONITOR, MaskedMSE
 from fkp_helpers.training.model_files import load_model
 from fkp_helpers.training.models import build_nouri_net, build_vgg, copy_model
 from fkp_helpers.training.optimizers import learning_rate_of
@@ -138,6 +138,17 @@ def test_a_diverging_run_stops_at_the_first_nan_and_says_so(data, initial_model,
         train_model(copy_model(initial_model), train, val, "sgd", tmp_path, "tiny", epochs=3, batch_size=8,
                     learning_rate=1e6)
     assert len(read_history(tmp_path / "histories" / "tiny.csv")) == 1, "TerminateOnNaN ends the run in epoch 1"
+
+
+def test_a_run_that_diverges_after_finite_epochs_is_diverged_too(data, initial_model, tmp_path):
+    train, val = data
+    blow_up = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: epoch == 1 and blow_up.model.optimizer.learning_rate.assign(1e6))
+    with pytest.raises(FloatingPointError, match="tiny: training diverged"):
+        train_model(copy_model(initial_model), train, val, "sgd", tmp_path, "tiny", epochs=3, batch_size=8,
+                    learning_rate=1e-3, extra_callbacks=[blow_up])
+    history = read_history(tmp_path / "histories" / "tiny.csv")
+    assert len(history) == 2 and np.isfinite(history[MONITOR].iloc[0]), "a finite first epoch, then NaN"
 
 
 def tiny_cnn() -> keras.Model:

@@ -5,7 +5,9 @@ import math
 
 import pytest
 
-from fkp_helpers.training.pilots import budget_table, choose_budget, describe_budget, plot_pilots, read_pilots
+from fkp_helpers.training.pilots import (
+    budget_table, choose_budget, describe_budget, plot_pilots, read_pilots, rejected_budgets,
+)
 
 
 def _run(optimizer: str, epochs: int, best: float) -> dict:
@@ -50,6 +52,10 @@ def test_describe_budget_says_where_a_run_stands_against_the_chosen_budget():
     assert describe_budget(record, 60).endswith("This run trains 60 epochs a run, at the budget or above it.")
     assert "below it: its curves are still falling" in describe_budget(record, 3)
     assert "have not settled the budget yet" in describe_budget(_record(_run("sgd", 30, 2.0)), 30)
+    unsettled = _record(_run("sgd", 30, 2.2), _run("sgd", 60, 1.9))  # 30 rejected, 60 not yet checked against 120
+    assert rejected_budgets(budget_table(unsettled)) == [30]
+    assert "rejected 30 epochs" in describe_budget(unsettled, 3) and "not the study's" in describe_budget(unsettled, 3)
+    assert describe_budget(unsettled, 60).endswith("a run of 60 epochs is not known to have converged.")
 
 
 def test_a_missing_pilot_record_names_the_file_and_the_script(tmp_path):
