@@ -43,9 +43,9 @@ class Profile:
 STUDY = Profile(
     name="study",
     description=("the main job, the optimizer study: full-size data (real faces where at hand, else FKP-synth), "
-                 "float32, 60 epochs a run (for now: the pilots rejected 30 and check 60 against 120), 4 rates half "
-                 "a decade apart per optimizer (more while the best sits at an edge), 3 seeds; hours on 2 cores"),
-    synth_train=7049, synth_test=1783, epochs=60, baseline_epochs=60, batch_size=32, seeds=3,
+                 "float32, 120 epochs a run (for now: the pilots rejected 60 and check 120 against 240), 4 rates "
+                 "half a decade apart per optimizer (more while the best sits at an edge), 3 seeds; a day on 2 cores"),
+    synth_train=7049, synth_test=1783, epochs=120, baseline_epochs=120, batch_size=32, seeds=3,
     range_test_steps=50, rate_factors=(1 / HALF_DECADE**2, 1 / HALF_DECADE, 1.0, HALF_DECADE), grid_extensions=3,
 )
 
