@@ -29,7 +29,7 @@ class Profile:
     """The rate trials' peaks, as multiples of each optimizer's range-test reading (``rate_grid``)."""
     grid_extensions: int = 0
     """How many more trials, half a decade further out, an optimizer gets while its best trial sits at an edge of
-    its grid (``tune_rate``); 0: the grid stays as it is."""
+    its grid (``rate_trials``); 0: the grid stays as it is."""
     max_train_images: int | None = None
     """Cap on training rows used for fitting (None: all); the validation split is never capped."""
     val_fraction: float = 0.2

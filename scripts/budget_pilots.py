@@ -42,9 +42,9 @@ from fkp_helpers.training import (
     standardisation,
     train_scheduled,
 )
-from fkp_helpers.training.pilots import budget_table, choose_budget, plot_pilots, run_record
+from fkp_helpers.training.pilots import PILOTS_FILE, budget_table, choose_budget, plot_pilots, read_pilots, run_record
 
-RESULTS = Path("results") / "budget_pilots.json"
+RESULTS = PILOTS_FILE.relative_to(PROJECT_ROOT)
 """Where the record goes, under ``--out`` (default: the project)."""
 PILOT_RATES = {"sgd": 0.0091, "adam": 0.0012}
 """The peaks the quick profile's rate trials picked on the real faces (published notebook 03)."""
@@ -52,7 +52,7 @@ PILOT_RATES = {"sgd": 0.0091, "adam": 0.0012}
 
 def read_record(path: Path) -> dict:
     """The pilots recorded so far in ``path`` (empty where there is none yet)."""
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return read_pilots(path) if path.is_file() else {}
 
 
 def main() -> None:

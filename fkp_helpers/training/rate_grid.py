@@ -33,7 +33,6 @@ from fkp_helpers.training.loop import TrainingResult, copy_run
 from fkp_helpers.training.study import train_scheduled
 
 
-
 @dataclass
 class RateTrials:
     """One optimizer's trials: ``table`` has a row per rate (``learning_rate``, ``val_rmse_px``: the run's best
