@@ -111,15 +111,20 @@ def describe_budget(record: dict[str, Any], epochs: int) -> str:
 def plot_pilots(record: dict[str, Any]) -> matplotlib.figure.Figure:
     """Validation RMSE against epochs, a panel per optimizer and a line per budget, with the mean shape's floor."""
     optimizers = list(dict.fromkeys(run["optimizer"] for run in record["runs"].values()))
+    budgets = sorted({run["epochs"] for run in record["runs"].values()})
+    colours = dict(zip(budgets, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     fig, axes = plt.subplots(1, len(optimizers), figsize=(5.5 * len(optimizers), 4), sharey=True, squeeze=False)
     for ax, optimizer in zip(axes[0], optimizers):
         runs = sorted((run for run in record["runs"].values() if run["optimizer"] == optimizer),
                       key=lambda run: (run["epochs"], run["precision"]))
         for run in runs:
             label = f"{run['epochs']} epochs, best {run['best_val_rmse_px']:.3f} px"
+            linestyle = "-"
             if run["precision"] != "float32":
                 label += f" ({run['precision']})"
-            ax.plot(run["validation"]["epoch"], run["validation"]["rmse_px"], linewidth=1.2, label=label)
+                linestyle = ":"
+            ax.plot(run["validation"]["epoch"], run["validation"]["rmse_px"], linewidth=1.2, label=label,
+                    color=colours[run["epochs"]], linestyle=linestyle)
         ax.axhline(record["mean_shape_val_rmse_px"], color="0.4", linestyle="--", linewidth=1,
                    label=f"mean shape {record['mean_shape_val_rmse_px']:.3f} px")
         ax.set(title=f"VGG + {'SGD' if optimizer == 'sgd' else 'Adam'}, peak {runs[0]['peak_learning_rate']:g}",
