@@ -6,8 +6,12 @@ finished run, which is never touched again.
 from __future__ import annotations
 
 import json
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 from fkp_helpers.data.datasets import PROJECT_ROOT
 from fkp_helpers.data.kaggle_io import write_atomically
@@ -22,12 +26,14 @@ RESULTS_DIR = PROJECT_ROOT / "results"
 
 @dataclass
 class RunState:
-    """The parameters a run was started with and the notebooks (with their seconds) it has finished."""
+    """The parameters a run was started with, the notebooks it has finished (with their seconds, every attempt
+    counted) and the seconds spent so far on a notebook whose run was interrupted."""
 
     profile: str
     data_dir: str
     seed: int
     finished: dict[str, float] = field(default_factory=dict)
+    spent: dict[str, float] = field(default_factory=dict)
 
     def same_job(self, other: "RunState") -> bool:
         """Whether ``other`` asks for the same run (profile, data and seed), whatever has finished."""
@@ -37,6 +43,38 @@ class RunState:
     def save(self, run_dir: Path) -> None:
         """Write the state into ``run_dir`` atomically."""
         write_atomically(run_dir / STATE_FILE, (json.dumps(asdict(self), indent=1) + "\n").encode())
+
+
+SAVE_SPENT_EVERY = 60.0
+"""Seconds between saves of a running notebook's time: a run killed outright loses at most this much of it."""
+
+
+@contextmanager
+def timed_attempt(state: RunState, run_dir: Path, notebook: str,
+                  every: float = SAVE_SPENT_EVERY) -> Iterator[Callable[[], float]]:
+    """Time one attempt at ``notebook``, added to what its interrupted attempts spent (``state.spent``); the total
+    is saved there every ``every`` seconds and when the attempt ends, however it ends. Yields the total so far."""
+    earlier, start, stop = state.spent.get(notebook, 0.0), time.perf_counter(), threading.Event()
+
+    def total() -> float:
+        return round(earlier + time.perf_counter() - start, 1)
+
+    def save(seconds: float) -> None:
+        state.spent[notebook] = seconds
+        state.save(run_dir)
+
+    def save_until_stopped() -> None:
+        while not stop.wait(every):
+            save(total())
+
+    saver = threading.Thread(target=save_until_stopped, daemon=True)
+    saver.start()
+    try:
+        yield total
+    finally:
+        stop.set()
+        saver.join()
+        save(total())
 
 
 def read_state(run_dir: Path) -> RunState | None:

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +22,7 @@ from fkp_helpers.profiles import get_profile
 from fkp_helpers.progress import PROGRESS_ENV, RESUME_ENV
 from fkp_helpers.run_state import (
     INFO_FILE, RESULTS_DIR, RUNS_DIR, RunState, expected_seconds, find_resumable, is_finished, read_state,
+    timed_attempt,
 )
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
@@ -90,13 +90,15 @@ def run_series(
             if notebook.name in state.finished:
                 continue
             live.start(notebook.name)
-            start = time.perf_counter()
-            papermill.execute_notebook(
-                str(notebook), str(run_dir / notebook.name), parameters=parameters, kernel_name=KERNEL_NAME,
-                cwd=str(notebook.parent), progress_bar=False, engine_name=ENGINE_NAME, on_section=live.section,
-                config=KERNEL_CONFIG,
-            )
-            state.finished[notebook.name] = round(time.perf_counter() - start, 1)
+            with timed_attempt(state, run_dir, notebook.name) as seconds_so_far:
+                papermill.execute_notebook(
+                    str(notebook), str(run_dir / notebook.name), parameters=parameters, kernel_name=KERNEL_NAME,
+                    cwd=str(notebook.parent), progress_bar=False, engine_name=ENGINE_NAME, on_section=live.section,
+                    config=KERNEL_CONFIG,
+                )
+                seconds = seconds_so_far()
+            state.finished[notebook.name] = seconds
+            del state.spent[notebook.name]
             state.save(run_dir)
             live.finish(state.finished[notebook.name])
     info = {"profile": profile.name, "seed": seed, "data_dir": str(data), "notebook_seconds": state.finished,

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from fkp_helpers.run_state import (
     INFO_FILE, RunState, chosen_model, expected_seconds, find_resumable, inputs_of, model_chosen_in, newest_first,
-    read_state,
+    read_state, timed_attempt,
 )
 from fkp_helpers.runner import choose_run_dir
 
@@ -134,3 +135,18 @@ def test_runs_under_a_profiles_earlier_name_are_found_and_resumed(tmp_path):
     newer = started(tmp_path / "quick-20261202-000000", RunState("quick", "/d", 0), finished=True)
     assert newest_first(tmp_path, "quick") == [newer, old]
     assert find_resumable(tmp_path, RunState("quick", "/d", 0)) == old, "the unfinished cpu run is this job"
+
+
+def test_a_notebooks_time_adds_up_over_interrupted_attempts_and_is_saved_while_it_runs(tmp_path):
+    state = RunState("smoke", "/data/a", 0)
+    with pytest.raises(KeyboardInterrupt), timed_attempt(state, tmp_path, NOTEBOOK, every=0.05):
+        time.sleep(0.2)
+        assert read_state(tmp_path).spent[NOTEBOOK] > 0  # saved while the attempt runs
+        raise KeyboardInterrupt
+    first = read_state(tmp_path).spent[NOTEBOOK]
+    assert first >= 0.2
+    resumed = read_state(tmp_path)
+    with timed_attempt(resumed, tmp_path, NOTEBOOK, every=60) as seconds_so_far:
+        time.sleep(0.3)
+        assert seconds_so_far() >= first + 0.25  # the interrupted attempt's seconds count too
+    assert read_state(tmp_path).spent[NOTEBOOK] >= first + 0.25
