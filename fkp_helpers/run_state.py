@@ -11,7 +11,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 from fkp_helpers.data.datasets import PROJECT_ROOT
 from fkp_helpers.data.kaggle_io import write_atomically
@@ -50,31 +50,35 @@ SAVE_SPENT_EVERY = 60.0
 
 
 @contextmanager
-def timed_attempt(state: RunState, run_dir: Path, notebook: str,
-                  every: float = SAVE_SPENT_EVERY) -> Iterator[Callable[[], float]]:
-    """Time one attempt at ``notebook``, added to what its interrupted attempts spent (``state.spent``); the total
-    is saved there every ``every`` seconds and when the attempt ends, however it ends. Yields the total so far."""
+def timed_attempt(state: RunState, run_dir: Path, notebook: str, every: float = SAVE_SPENT_EVERY) -> Iterator[None]:
+    """Time one attempt at ``notebook``, added to what its interrupted attempts spent. While it runs, and if it is
+    interrupted, the total is saved in ``state.spent`` (every ``every`` seconds); when it succeeds, the total moves
+    into ``state.finished``. The state is saved either way."""
     earlier, start, stop = state.spent.get(notebook, 0.0), time.perf_counter(), threading.Event()
 
     def total() -> float:
         return round(earlier + time.perf_counter() - start, 1)
 
-    def save(seconds: float) -> None:
-        state.spent[notebook] = seconds
-        state.save(run_dir)
-
     def save_until_stopped() -> None:
         while not stop.wait(every):
-            save(total())
+            state.spent[notebook] = total()
+            state.save(run_dir)
 
     saver = threading.Thread(target=save_until_stopped, daemon=True)
     saver.start()
+    finished = False
     try:
-        yield total
+        yield
+        finished = True
     finally:
         stop.set()
         saver.join()
-        save(total())
+        if finished:
+            state.finished[notebook] = total()
+            state.spent.pop(notebook, None)
+        else:
+            state.spent[notebook] = total()
+        state.save(run_dir)
 
 
 def read_state(run_dir: Path) -> RunState | None:

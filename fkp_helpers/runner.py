@@ -90,16 +90,12 @@ def run_series(
             if notebook.name in state.finished:
                 continue
             live.start(notebook.name)
-            with timed_attempt(state, run_dir, notebook.name) as seconds_so_far:
+            with timed_attempt(state, run_dir, notebook.name):
                 papermill.execute_notebook(
                     str(notebook), str(run_dir / notebook.name), parameters=parameters, kernel_name=KERNEL_NAME,
                     cwd=str(notebook.parent), progress_bar=False, engine_name=ENGINE_NAME, on_section=live.section,
                     config=KERNEL_CONFIG,
                 )
-                seconds = seconds_so_far()
-            state.finished[notebook.name] = seconds
-            del state.spent[notebook.name]
-            state.save(run_dir)
             live.finish(state.finished[notebook.name])
     info = {"profile": profile.name, "seed": seed, "data_dir": str(data), "notebook_seconds": state.finished,
             "machine": describe_machine(), "finished": datetime.now().isoformat(timespec="seconds")}

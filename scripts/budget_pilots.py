@@ -4,7 +4,7 @@ Each pilot is a study run as notebook 03 trains it (the real faces or whatever `
 profile, the same split by person, standardised inputs and targets, He initialisation, augmentation, batch 32,
 5 % warmup then cosine decay over the whole budget, seed 0, float32 unless ``--bf16``), one per optimizer and budget,
 at the peak rate the quick profile's rate trials picked on the real faces (SGD 0.0091, Adam 0.0012). The budgets
-double (30, 60, 120, 240 epochs by default), so each run has a twin at twice its budget. The first ladder also had 15;
+double (30, 60, 120, 240, 480 epochs by default), so each run has a twin at twice its budget. The first ladder also had 15;
 it was dropped once SGD's 30-epoch run ended 17 % above its 60-epoch twin: with the curve still falling that much
 after 30 epochs, no budget under 60 can be where the VGG stops improving, whatever its own twin would say.
 
@@ -57,7 +57,7 @@ def read_record(path: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budgets", type=int, nargs="+", default=[240, 120, 60, 30], help="epochs, trained in this order")
+    parser.add_argument("--budgets", type=int, nargs="+", default=[480, 240, 120, 60, 30], help="epochs, trained in this order")
     parser.add_argument("--optimizers", nargs="+", default=list(PILOT_RATES), choices=list(PILOT_RATES))
     parser.add_argument("--profile", default=STUDY.name, help=f"data and batch size of this profile (default: {STUDY.name})")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 compute (a separate record per precision)")

@@ -3,7 +3,7 @@ of the peak each optimizer's rate trials picked (in runs before the trials: its 
 same seeds, data, split and schedule.
 
 Run after a main run: ``python scripts/rate_sensitivity.py runs/<profile>-... [--factors 0.333 3] [--seeds 0 1]`` (8
-runs by default: 19 minutes on a 2-core AVX-512 machine for a quick-profile run, about 10 hours for a study run). It
+runs by default: 19 minutes on a 2-core AVX-512 machine for a quick-profile run, about 20 hours for a study run). It
 reads what the run used: the profile, seed, precision and picked rates (``training_results.json``), the split
 (``split.npz``) and the data folder (``run_info.json``); trains into ``<run>/rate_sensitivity/`` (never over the run's
 own models) and prints the best validation RMSE of every run beside the run's own at factor 1. Validation only: the
