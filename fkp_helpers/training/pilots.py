@@ -64,28 +64,29 @@ def budget_table(record: dict[str, Any]) -> pd.DataFrame:
     return table
 
 
+def twin_ratios(table: pd.DataFrame, precision: str = "float32") -> pd.DataFrame:
+    """Each optimizer's pilot in ``precision`` over its twin at twice the budget: a row per optimizer, a column per
+    budget (epochs) whose twin budget has run; NaN where an optimizer's twin has not."""
+    if table.empty or precision not in table.index.get_level_values("precision"):
+        return pd.DataFrame()
+    table = table.xs(precision, level="precision")
+    ratios = table[[column for column in table.columns if isinstance(column, str)]]
+    return ratios.rename(columns=lambda column: int(column.removeprefix("ratio_to_2x_")))
+
+
 def choose_budget(table: pd.DataFrame, precision: str = "float32", tolerance: float = BUDGET_TOLERANCE) -> int | None:
     """The shortest budget at which every optimizer's pilot in ``precision`` is within ``tolerance`` of its run at
     twice the budget; None while no measured budget qualifies."""
-    if table.empty or precision not in table.index.get_level_values("precision"):
-        return None
-    table = table.xs(precision, level="precision").dropna(axis=1, how="all")
-    budgets = sorted(column for column in table.columns if isinstance(column, (int, float)))
-    for budget in budgets:
-        ratio = f"ratio_to_2x_{budget}"
-        if ratio in table and table[ratio].notna().all() and (table[ratio] <= 1 + tolerance).all():
-            return int(budget)
-    return None
+    ratios = twin_ratios(table, precision)
+    return next((int(budget) for budget in sorted(ratios.columns)
+                 if ratios[budget].notna().all() and (ratios[budget] <= 1 + tolerance).all()), None)
 
 
 def rejected_budgets(table: pd.DataFrame, precision: str = "float32", tolerance: float = BUDGET_TOLERANCE) -> list[int]:
     """The budgets at which some optimizer's pilot in ``precision`` ended more than ``tolerance`` above its run at
     twice the budget: too short, whatever the other optimizers show."""
-    if table.empty or precision not in table.index.get_level_values("precision"):
-        return []
-    table = table.xs(precision, level="precision")
-    return sorted(int(column.removeprefix("ratio_to_2x_")) for column in table.columns
-                  if isinstance(column, str) and (table[column] > 1 + tolerance).any())
+    ratios = twin_ratios(table, precision)
+    return sorted(int(budget) for budget in ratios.columns if (ratios[budget] > 1 + tolerance).any())
 
 
 def describe_budget(record: dict[str, Any], epochs: int) -> str:
