@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -79,3 +80,12 @@ def assert_legends_clear_of_axes():
             assert not any(box.overlaps(ax.get_window_extent()) for ax in fig.axes), "a legend covers an axes"
 
     return check
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every pyplot figure a test opened, so figures do not pile up over the session."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")  # only where a test imported it
+    if pyplot is not None:
+        pyplot.close("all")
