@@ -4,9 +4,9 @@ Each pilot is a study run as notebook 03 trains it (the real faces or whatever `
 profile, the same split by person, standardised inputs and targets, He initialisation, augmentation, batch 32,
 5 % warmup then cosine decay over the whole budget, seed 0, float32 unless ``--bf16``), one per optimizer and budget,
 at the peak rate the quick profile's rate trials picked on the real faces (SGD 0.0091, Adam 0.0012). The budgets
-double (30, 60, 120, 240, 480 epochs by default), so each run has a twin at twice its budget. The first ladder also had 15;
-it was dropped once SGD's 30-epoch run ended 17 % above its 60-epoch twin: with the curve still falling that much
-after 30 epochs, no budget under 60 can be where the VGG stops improving, whatever its own twin would say.
+double (30, 60, 120, 240, 480 epochs by default), so each run has a twin at twice its budget. The first ladder also
+had 15; it was dropped once SGD's 30-epoch run ended 17 % above its 60-epoch twin: with the curve still falling that
+much after 30 epochs, no budget under 60 can be where the VGG stops improving, whatever its own twin would say.
 
 The criterion, fixed before the first pilot ran: the study's budget B is the shortest budget of the ladder at which
 each optimizer's best validation RMSE is within 2 % of its own run at 2B. The longest rung has no twin, so it can
