@@ -43,9 +43,9 @@ class Profile:
 STUDY = Profile(
     name="study",
     description=("the main job, the optimizer study: full-size data (real faces where at hand, else FKP-synth), "
-                 "float32, 240 epochs a run (for now: the pilots rejected 120 and check 240 against 480), 4 rates "
-                 "half a decade apart per optimizer (more while the best sits at an edge), 3 seeds; about two days "
-                 "on 2 cores"),
+                 "float32, 240 epochs a run (for now: the pilots rejected 120, kept 240 for SGD and check it for "
+                 "Adam), 4 rates half a decade apart per optimizer (more while the best sits at an edge), 3 seeds; "
+                 "about two days on 2 cores"),
     synth_train=7049, synth_test=1783, epochs=240, baseline_epochs=240, batch_size=32, seeds=3,
     range_test_steps=50, rate_factors=(1 / HALF_DECADE**2, 1 / HALF_DECADE, 1.0, HALF_DECADE), grid_extensions=3,
 )
