@@ -210,7 +210,7 @@ def predicted_vs_true(
     predicted, truth = metrics.check_keypoint_arrays(predicted, truth)
     labelled = metrics.labelled_mask(truth)
     rng = np.random.default_rng(seed)
-    fig, axes = plt.subplots(5, 6, figsize=(13, 11.5))
+    fig, axes = plt.subplots(5, 6, figsize=(10.5, 9.5))
     for k, name in enumerate(KEYPOINT_NAMES):
         rows = np.flatnonzero(labelled[:, k])
         shown = _subsample(len(rows), max_points, rng)
