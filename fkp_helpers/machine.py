@@ -18,9 +18,10 @@ def cpuinfo_field(name: str, text: str | None = None) -> str:
 
 
 def vector_kind(flags: set[str]) -> str:
-    """``AVX-512 + bfloat16``, ``AVX-512``, ``AVX2`` or ``no AVX2``: what decides the training kernels' speed."""
+    """``AVX-512 + bfloat16 + AMX``, ``AVX-512 + bfloat16``, ``AVX-512``, ``AVX2`` or ``no AVX2``: what decides the
+    training kernels' speed (AMX's tiles make bfloat16 about 3.7 times float32's speed, AVX-512's bfloat16 about 1.8)."""
     if "avx512_bf16" in flags:
-        return "AVX-512 + bfloat16"
+        return "AVX-512 + bfloat16" + (" + AMX" if "amx_bf16" in flags else "")
     if "avx512f" in flags:
         return "AVX-512"
     return "AVX2" if "avx2" in flags else "no AVX2"
